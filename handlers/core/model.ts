@@ -1,0 +1,70 @@
+// The domain types shared by the pure core (no AWS SDK, no process.env, no clock).
+// Route 53 shapes are declared here structurally, so the core never imports the SDK.
+
+/** One allowlisted zone (SPEC §2), after validation and normalisation. */
+export interface ZoneRule {
+  hostedZoneId: string;
+  /** lower case, no trailing dot; records must be strictly below it, on a label boundary */
+  suffix: string;
+  ttl: number;
+  types: RecordType[];
+  maxValuesPerRecord: number;
+  /** 0: no expiry */
+  leaseSeconds: number;
+  allowPrivate: boolean;
+}
+
+export interface Allowlist {
+  zones: ZoneRule[];
+}
+
+export type RecordType = 'A' | 'AAAA';
+
+/** A registration message after validation (SPEC §1). `record` is lower case with a trailing dot. */
+export interface Registration {
+  kind: 'register' | 'deregister' | 'heartbeat';
+  messageId: string;
+  record: string;
+  hostedZoneId: string;
+  instanceId: string;
+  ipv4?: string;
+  ipv6?: string;
+  /** SQS SentTimestamp, ms: the only clock that orders messages */
+  sentAt: number;
+}
+
+/** An EC2 state-change event meaning "this instance is gone from every record". */
+export interface InstanceGone {
+  kind: 'instance-gone';
+  messageId: string;
+  instanceId: string;
+  sentAt: number;
+}
+
+/** Drop expired leases and old tombstones everywhere. */
+export interface Sweep {
+  kind: 'sweep';
+  messageId: string;
+  sentAt: number;
+}
+
+export type Message = Registration | InstanceGone | Sweep;
+
+/** A message that cannot be applied: it goes to the dead-letter queue with `reason`. */
+export interface Rejection {
+  messageId: string;
+  reason: string;
+}
+
+/** The Route 53 ResourceRecordSet fields r53dyn reads and writes. */
+export interface RecordSet {
+  Name: string;
+  Type: string;
+  TTL?: number;
+  ResourceRecords?: { Value: string }[];
+}
+
+export interface Change {
+  Action: 'CREATE' | 'DELETE';
+  ResourceRecordSet: RecordSet;
+}
