@@ -1,5 +1,7 @@
 /** Two projects: `unit` needs nothing running; `e2e` needs LocalStack (scripts/with-localstack starts it). */
 const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+// @middy/core is published as ES modules only; let swc turn it into CommonJS for Jest.
+const transformIgnorePatterns = ['/node_modules/(?!@middy/)'];
 
 module.exports = {
   projects: [
@@ -7,12 +9,14 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
     },
     {
       displayName: 'e2e',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns,
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
       testTimeout: 300000,
     },

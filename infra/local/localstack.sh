@@ -63,12 +63,15 @@ start() {
   if [ -n "${LOCALSTACK_ENDPOINT:-}" ]; then
     log "LOCALSTACK_ENDPOINT=$LOCALSTACK_ENDPOINT does not answer; start it, or unset the variable"; exit 1
   fi
-  mkdir -p "$state/localstack-data"
+  mkdir -p "$state/localstack-data/etc/localstack/init/start.d"
+  cp "$root/infra/local/route53-preconditions.py" "$state/localstack-data/etc/localstack/init/start.d/"
   if docker_works; then
     log "starting localstack/localstack:$version in Docker"
     docker run -d --rm --name r53dyn-localstack -p "127.0.0.1:$port:4566" \
       -e SERVICES="$services" -e EAGER_SERVICE_LOADING=1 -e SFN_MOCK_CONFIG=/r53dyn/sfn-mock-config.json \
-      -v "$root/test/data:/r53dyn:ro" "localstack/localstack:$version" >"$pidfile.docker"
+      -v "$root/test/data:/r53dyn:ro" \
+      -v "$root/infra/local/route53-preconditions.py:/etc/localstack/init/start.d/route53-preconditions.py:ro" \
+      "localstack/localstack:$version" >"$pidfile.docker"
   else
     install_host
     log "starting on the host (log: $logfile)"
