@@ -20,31 +20,35 @@ export interface ParseOptions {
   senderBinding: boolean;
 }
 
-export type RejectionCode =
-  | 'too-large'
-  | 'not-json'
-  | 'too-deep'
-  | 'not-an-object'
-  | 'bad-version'
-  | 'unknown-action'
-  | 'unknown-field'
-  | 'missing-field'
-  | 'wrong-type'
-  | 'bad-instance-id'
-  | 'missing-sender'
-  | 'sender-not-instance'
-  | 'sender-mismatch'
-  | 'sender-is-instance'
-  | 'bad-record-name'
-  | 'reserved-record-name'
-  | 'record-not-allowed'
-  | 'missing-address'
-  | 'bad-ipv4'
-  | 'bad-ipv6'
-  | 'address-type-not-allowed'
-  | 'non-public-address'
-  | 'unknown-event'
-  | 'ec2-state-ignored';
+/** Every code a Rejection reason can start with, stable so that operators and alarms can match on them. */
+export const rejectionCodes = [
+  'too-large',
+  'not-json',
+  'too-deep',
+  'not-an-object',
+  'bad-version',
+  'unknown-action',
+  'unknown-field',
+  'missing-field',
+  'wrong-type',
+  'bad-instance-id',
+  'missing-sender',
+  'sender-not-instance',
+  'sender-mismatch',
+  'sender-is-instance',
+  'bad-record-name',
+  'reserved-record-name',
+  'record-not-allowed',
+  'missing-address',
+  'bad-ipv4',
+  'bad-ipv6',
+  'address-type-not-allowed',
+  'non-public-address',
+  'unknown-event',
+  'ec2-state-ignored',
+] as const;
+
+export type RejectionCode = (typeof rejectionCodes)[number];
 
 export function isRejection(x: Message | Rejection): x is Rejection {
   return 'reason' in x;
@@ -190,35 +194,35 @@ function checkIpv4(raw: string, zone: ZoneRule): string {
   const address = parseIpv4(raw);
   if (address === undefined)
     fail('bad-ipv4', `ipv4 ${show(raw)} is not a dotted quad (0-255, no leading zeros)`);
-  checkPublishable('ipv4', 'A', address, ipv4Scope(address), zone);
+  checkPublishable('ipv4', 'A', raw, ipv4Scope(address), zone);
   return address;
 }
 
 function checkIpv6(raw: string, zone: ZoneRule): string {
   const address = parseIpv6(raw);
   if (address === undefined) fail('bad-ipv6', `ipv6 ${show(raw)} is not an IPv6 address`);
-  checkPublishable('ipv6', 'AAAA', address, ipv6Scope(address), zone);
+  checkPublishable('ipv6', 'AAAA', raw, ipv6Scope(address), zone);
   return address;
 }
 
 function checkPublishable(
   field: string,
   type: 'A' | 'AAAA',
-  address: string,
+  raw: string,
   scope: AddressScope,
   zone: ZoneRule,
 ): void {
   if (!zone.types.includes(type)) {
     fail(
       'address-type-not-allowed',
-      `${field} ${show(address)}: zone ${zone.suffix} does not allow ${type} records`,
+      `${field} ${show(raw)}: zone ${zone.suffix} does not allow ${type} records`,
     );
   }
   if (isPublishable(scope, zone.allowPrivate)) return;
   const why = zone.allowPrivate
     ? ', which no zone may publish'
     : ` and zone ${zone.suffix} allows only public addresses`;
-  fail('non-public-address', `${field} ${show(address)} is ${scope}${why}`);
+  fail('non-public-address', `${field} ${show(raw)} is ${scope}${why}`);
 }
 
 const ec2EventSchema = z.strictObject({
@@ -229,6 +233,8 @@ const ec2EventSchema = z.strictObject({
   account: z.string().optional(),
   time: z.string().optional(),
   region: z.string().optional(),
+  // EventBridge adds it when an archived event is replayed.
+  'replay-name': z.string().optional(),
   resources: z.array(z.string()).optional(),
   detail: z.looseObject({ 'instance-id': z.string(), state: z.string() }),
 });
@@ -333,27 +339,31 @@ function withArticle(word: string): string {
 
 const maxShownChars = 100;
 
-/** A value quoted for a reason: truncated, with control and non-characters escaped (SQS refuses them). */
+/**
+ * A value for a reason: strings quoted, anything else as JSON; truncated, with control characters and
+ * non-characters escaped (SQS refuses them in attributes).
+ */
 function show(value: unknown): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const quoted = typeof value === 'string';
+  const text = quoted ? value : (JSON.stringify(value) ?? String(value));
   let shown = '';
   for (const char of text) {
-    if (shown.length >= maxShownChars) return `"${shown}…"`;
-    shown += needsEscape(char) ? escapeChar(char) : char;
+    if (shown.length >= maxShownChars) {
+      shown += '…';
+      break;
+    }
+    shown += shownChar(char, quoted);
   }
-  return `"${shown}"`;
+  return quoted ? `"${shown}"` : shown;
 }
 
 // Controls, line separators, non-characters and lone surrogates: unreadable in a log line and refused
 // by SQS in a message attribute.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
-const unsafeInReason = /^["\\\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffe\uffff]$|^[\ud800-\udfff]$/;
+const unsafeInReason = /^[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffe\uffff]$|^[\ud800-\udfff]$/;
 
-function needsEscape(char: string): boolean {
-  return unsafeInReason.test(char);
-}
-
-function escapeChar(char: string): string {
-  if (char === '"' || char === '\\') return `\\${char}`;
+function shownChar(char: string, quoted: boolean): string {
+  if (quoted && (char === '"' || char === '\\')) return `\\${char}`;
+  if (!unsafeInReason.test(char)) return char;
   return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }

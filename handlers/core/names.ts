@@ -29,7 +29,10 @@ export function normaliseRecordName(raw: string): NameResult {
   const checked = checkName(raw, maxRecordOctets, ' (253 less room for the _r53dyn. registry prefix)');
   if (!checked.ok) return checked;
   if (checked.name.split('.')[0] === registryLabel) {
-    return reject('reserved-record-name', `the first label ${registryLabel} is reserved for the registry`);
+    return reject(
+      'reserved-record-name',
+      `starts with the label ${registryLabel}, which is reserved for the registry`,
+    );
   }
   return { ok: true, name: `${checked.name}.` };
 }
@@ -41,8 +44,8 @@ export function normaliseZoneSuffix(raw: string): NameResult {
 
 function checkName(raw: string, maxOctets: number, limitNote: string): NameResult {
   if (controlCharacter.test(raw)) return reject('bad-record-name', 'contains a control character');
-  if (raw.includes('*')) return reject('bad-record-name', 'wildcards (*) are not allowed');
-  if (raw.includes('\\')) return reject('bad-record-name', 'escapes (\\) are not allowed');
+  if (raw.includes('*')) return reject('bad-record-name', 'contains a wildcard (*)');
+  if (raw.includes('\\')) return reject('bad-record-name', 'contains an escape (\\)');
   if (nonAscii.test(raw)) {
     return reject(
       'bad-record-name',
