@@ -15,7 +15,8 @@ const hostedZoneIdPrefix = '/hostedzone/';
 
 const hostedZoneId = z
   .string()
-  .regex(/^(\/hostedzone\/)?Z[A-Z0-9]{1,31}$/, 'must be Z followed by 1 to 31 upper-case letters or digits')
+  // Route 53 ids are upper-case letters and digits (on AWS they start with Z; LocalStack's need not)
+  .regex(/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/, 'must be 1 to 32 upper-case letters or digits')
   .transform((id) => (id.startsWith(hostedZoneIdPrefix) ? id.slice(hostedZoneIdPrefix.length) : id));
 
 const suffix = z.string().transform((raw, ctx) => {
