@@ -171,8 +171,8 @@ function readRegistration(document: Document, context: MessageContext, options: 
     instanceId: fields.instanceId,
     sentAt: context.sentAt,
   };
-  // A deregister removes the instance's ownership whatever it holds, so its addresses are not needed;
-  // they are ignored rather than checked, so that a stale address never keeps a record alive.
+  // A deregister drops the instance's entry whatever addresses it held. Any addresses it carries are
+  // ignored, not checked: refusing a deregister over a bad address would leave a dead machine in DNS.
   if (fields.action === 'deregister') return registration;
   if (fields.ipv4 === undefined && fields.ipv6 === undefined) {
     fail('missing-address', `${fields.action} needs ipv4 or ipv6`);
@@ -192,8 +192,9 @@ function notAllowedDetail(allowlist: Allowlist, record: string): string {
 
 function checkIpv4(raw: string, zone: ZoneRule): string {
   const address = parseIpv4(raw);
-  if (address === undefined)
+  if (address === undefined) {
     fail('bad-ipv4', `ipv4 ${show(raw)} is not a dotted quad (0-255, no leading zeros)`);
+  }
   checkPublishable('ipv4', 'A', raw, ipv4Scope(address), zone);
   return address;
 }
