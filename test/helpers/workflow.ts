@@ -3,6 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CreateHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
+import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -13,7 +18,14 @@ import {
   StateMachineDoesNotExist,
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
-import { accountId, region, sfn } from './localstack';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { accountId, region, route53, sfn, sqs, ssm } from './localstack';
 
 export const definitionPath = join(__dirname, '..', '..', 'workflows', 'apply-zone-change.asl.json');
 
@@ -154,3 +166,200 @@ export const taskCalls = (history: HistoryEvent[], resourceType: string, resourc
       event.taskScheduledEventDetails?.resourceType === resourceType &&
       event.taskScheduledEventDetails?.resource === resource,
   );
+
+/** Settings a test chooses; the allowlist prefix and queue URLs come from the fixture. */
+export type WorkflowSettings = Pick<
+  WorkflowValues,
+  'maxRequeueAttempts' | 'insyncFirstWaitSeconds' | 'insyncMaxWaitSeconds' | 'insyncTimeoutSeconds'
+>;
+
+export interface WorkflowFixture {
+  arn: string;
+  /** Allowlisted hosted zone (bare id) and its suffix, `dyn.<run>.example.test`, strictly inside the zone. */
+  zoneId: string;
+  zoneName: string;
+  suffix: string;
+  /** A second hosted zone in the same account that has no allowlist parameter. */
+  otherZoneId: string;
+  otherZoneName: string;
+  allowlistParameterPrefix: string;
+  registrationsQueueUrl: string;
+  deadLetterQueueUrl: string;
+  cleanUp(): Promise<void>;
+}
+
+const bareZoneId = (id: string | undefined) => (id ?? '').replace('/hostedzone/', '');
+
+/**
+ * Everything one test file needs, named after a fresh run id so that runs and other engineers' tests never
+ * share a zone, parameter or queue: an allowlisted zone with its SSM parameter, a zone without one, both
+ * queues, and the state machine `stateMachineName` rendered against them.
+ */
+export async function createWorkflowFixture(
+  stateMachineName: string,
+  settings: WorkflowSettings,
+): Promise<WorkflowFixture> {
+  const run = `r${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const zoneName = `${run}.example.test`;
+  const otherZoneName = `other-${run}.example.test`;
+  const suffix = `dyn.${zoneName}`;
+  const zone = await route53.send(new CreateHostedZoneCommand({ Name: zoneName, CallerReference: run }));
+  const other = await route53.send(
+    new CreateHostedZoneCommand({ Name: otherZoneName, CallerReference: `${run}-other` }),
+  );
+  const zoneId = bareZoneId(zone.HostedZone?.Id);
+  const otherZoneId = bareZoneId(other.HostedZone?.Id);
+  const allowlistParameterPrefix = `/r53dyn-test/${run}/zones`;
+  await ssm.send(
+    new PutParameterCommand({
+      Name: `${allowlistParameterPrefix}/${zoneId}`,
+      Type: 'String',
+      Value: JSON.stringify({ suffix, types: ['A', 'AAAA'] }),
+    }),
+  );
+  const registrations = await sqs.send(
+    new CreateQueueCommand({ QueueName: `r53dyn-test-${run}-registrations` }),
+  );
+  const deadLetter = await sqs.send(new CreateQueueCommand({ QueueName: `r53dyn-test-${run}-dead-letter` }));
+  const registrationsQueueUrl = registrations.QueueUrl as string;
+  const deadLetterQueueUrl = deadLetter.QueueUrl as string;
+  const arn = await deployWorkflow(
+    stateMachineName,
+    renderDefinition({ allowlistParameterPrefix, registrationsQueueUrl, deadLetterQueueUrl, ...settings }),
+  );
+  return {
+    arn,
+    zoneId,
+    zoneName,
+    suffix,
+    otherZoneId,
+    otherZoneName,
+    allowlistParameterPrefix,
+    registrationsQueueUrl,
+    deadLetterQueueUrl,
+    async cleanUp() {
+      // best effort: LocalStack is shared and may have been restarted by someone else in the meantime
+      await Promise.allSettled([
+        sqs.send(new DeleteQueueCommand({ QueueUrl: registrationsQueueUrl })),
+        sqs.send(new DeleteQueueCommand({ QueueUrl: deadLetterQueueUrl })),
+        ssm.send(new DeleteParameterCommand({ Name: `${allowlistParameterPrefix}/${zoneId}` })),
+      ]);
+    },
+  };
+}
+
+/** The zone's record sets, sorted, as a user would list them. */
+export async function recordSets(zoneId: string): Promise<ResourceRecordSet[]> {
+  const listed = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
+  return (listed.ResourceRecordSets ?? []).sort((a, b) =>
+    `${a.Name} ${a.Type}`.localeCompare(`${b.Name} ${b.Type}`),
+  );
+}
+
+export interface ReceivedMessage {
+  body: string;
+  attributes: Record<string, { DataType?: string; StringValue?: string }>;
+}
+
+/** Receives (and deletes) what is on a queue until it comes back empty. */
+export async function drainQueue(queueUrl: string): Promise<ReceivedMessage[]> {
+  const received: ReceivedMessage[] = [];
+  for (;;) {
+    const page = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 1,
+      }),
+    );
+    const messages = page.Messages ?? [];
+    if (messages.length === 0) return received;
+    for (const message of messages) {
+      received.push({
+        body: message.Body ?? '',
+        attributes: Object.fromEntries(
+          Object.entries(message.MessageAttributes ?? {}).map(([key, value]) => [
+            key,
+            { DataType: value.DataType, StringValue: value.StringValue },
+          ]),
+        ),
+      });
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+}
+
+/** A batcher-shaped workflow input for one zone. */
+export interface ZoneChangeInput {
+  hostedZoneId: unknown;
+  changes: unknown[];
+  summary: {
+    records: { record: string; added: string[]; removed: string[] }[];
+    messages: number;
+    part: string;
+  };
+  requeue: RequeueEntry[][];
+  attempt: number;
+}
+
+export interface RequeueEntry {
+  Id: string;
+  MessageBody: string;
+  MessageAttributes: Record<string, { DataType: string; StringValue: string }>;
+}
+
+/** The entry the batcher would put in `requeue` for a registration it received on `attempt`. */
+export function requeueEntry(
+  index: number,
+  body: object,
+  attempt: number,
+  sentTimestamp: number,
+): RequeueEntry {
+  return {
+    Id: `m${index}`,
+    MessageBody: JSON.stringify(body),
+    MessageAttributes: {
+      'r53dyn-attempt': { DataType: 'Number', StringValue: String(attempt + 1) },
+      'r53dyn-sent-timestamp': { DataType: 'Number', StringValue: String(sentTimestamp) },
+    },
+  };
+}
+
+/** A change on the address record `<relativeName>.<suffix>.`, shaped as the batcher plans it. */
+export function addressChange(
+  suffix: string,
+  action: 'CREATE' | 'DELETE',
+  relativeName: string,
+  values: string[],
+  type: 'A' | 'AAAA' = 'A',
+) {
+  return {
+    relativeName,
+    change: {
+      Action: action,
+      ResourceRecordSet: {
+        Name: `${relativeName}.${suffix}.`,
+        Type: type,
+        TTL: 60,
+        ResourceRecords: values.map((Value) => ({ Value })),
+      },
+    },
+  };
+}
+
+/**
+ * The events of one visit to a Task state, from its TaskStateEntered to its TaskStateExited (or the end):
+ * every attempt Retry makes shows up here as TaskScheduled, TaskStarted and TaskFailed or TaskSucceeded.
+ */
+export function taskStateEvents(history: HistoryEvent[], stateName: string): HistoryEvent[] {
+  const start = history.findIndex(
+    (event) => event.type === 'TaskStateEntered' && event.stateEnteredEventDetails?.name === stateName,
+  );
+  if (start < 0) return [];
+  const end = history.findIndex(
+    (event, index) =>
+      index > start && event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === stateName,
+  );
+  return history.slice(start + 1, end < 0 ? undefined : end);
+}
