@@ -153,6 +153,7 @@ read_config() {
     config_error "R53DYN_RETRY_MAX_SECONDS must be a number of seconds: $retry_cap"
   matches "$metadata_retries" '[0-9]{1,2}' || config_error "R53DYN_METADATA_RETRIES must be 0 to 99: $metadata_retries"
 
+  sqs_endpoint
   command -v curl >/dev/null 2>&1 || config_error 'curl is not installed'
   command -v aws >/dev/null 2>&1 || config_error 'the aws CLI is not on PATH'
 }
@@ -270,9 +271,25 @@ backoff_delay() {
     'BEGIN { d = base * 2 ^ (n - 1); if (d > cap) d = cap; printf "%.3f", d + d * (r % 65536) / 65536 }'
 }
 
+# AWS CLI v1 sends SQS calls to the legacy queue.amazonaws.com hosts unless --endpoint-url is given: it
+# ignores AWS_ENDPOINT_URL(_SQS) for SQS (aws/aws-cli#8737), and a private subnet whose SQS interface
+# endpoint only covers sqs.<region>.amazonaws.com never gets through (aws/aws-cli#5966). So the endpoint
+# is always passed: a configured one, else the host the queue URL itself names.
+sqs_endpoint() {
+  endpoint_url=''
+  if [ "${AWS_IGNORE_CONFIGURED_ENDPOINT_URLS:-}" != true ]; then
+    endpoint_url=${AWS_ENDPOINT_URL_SQS:-${AWS_ENDPOINT_URL:-}}
+  fi
+  if [ -z "$endpoint_url" ]; then
+    queue_rest=${queue_url#*://}
+    endpoint_url="${queue_url%%://*}://${queue_rest%%/*}"
+  fi
+  matches "$endpoint_url" 'https?://[^[:space:]]+' || config_error "the SQS endpoint is not a URL: $endpoint_url"
+}
+
 send_message() {
   set -- sqs send-message --queue-url "$queue_url" --message-body "$body" \
-    --output text --query MessageId --cli-connect-timeout 10
+    --output text --query MessageId --cli-connect-timeout 10 --endpoint-url "$endpoint_url"
   if [ -n "$region" ]; then set -- "$@" --region "$region"; fi
   attempt=1
   while :; do

@@ -67,10 +67,19 @@ function awsCalls(): string[][] {
     .map((f) => readFileSync(join(workDir, f), 'utf8').split('\0').slice(0, -1));
 }
 
-function sendArgs(body: string, region: string | undefined): string[] {
+function sendArgs(body: string, region: string, endpoint = 'https://sqs.eu-west-1.amazonaws.com'): string[] {
   const args = ['sqs', 'send-message', '--queue-url', queueUrl, '--message-body', body];
-  args.push('--output', 'text', '--query', 'MessageId', '--cli-connect-timeout', '10');
-  return region ? [...args, '--region', region] : args;
+  args.push(
+    '--output',
+    'text',
+    '--query',
+    'MessageId',
+    '--cli-connect-timeout',
+    '10',
+    '--endpoint-url',
+    endpoint,
+  );
+  return [...args, '--region', region];
 }
 
 function run(action: string, env: Record<string, string | undefined>) {
@@ -135,6 +144,35 @@ describe('r53dyn-register.sh', () => {
       expect(awsCalls()[0]?.slice(-2)).toEqual(['--region', 'us-west-2']);
       expect(server.requests.map((r) => r.path)).not.toContain('/latest/meta-data/placement/region');
     });
+
+    test.each([
+      ['the queue URL host, by default', {}, 'https://sqs.eu-west-1.amazonaws.com'],
+      ['AWS_ENDPOINT_URL', { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }, 'http://127.0.0.1:4566'],
+      [
+        'AWS_ENDPOINT_URL_SQS over AWS_ENDPOINT_URL',
+        {
+          AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+          AWS_ENDPOINT_URL_SQS: 'https://vpce-1.sqs.eu-west-1.vpce.amazonaws.com',
+        },
+        'https://vpce-1.sqs.eu-west-1.vpce.amazonaws.com',
+      ],
+      [
+        'the queue URL host when configured endpoints are ignored',
+        { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' },
+        'https://sqs.eu-west-1.amazonaws.com',
+      ],
+    ])(
+      'passes --endpoint-url explicitly (CLI v1 ignores the variables for SQS): %s',
+      async (_what, env, endpoint) => {
+        const server = await imds();
+
+        const result = await run('register', { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint, ...env });
+
+        expect(result.status).toBe(0);
+        const body = `{"v":1,"action":"register","record":"web.dyn.example.com","instanceId":"${instanceId}","ipv4":"203.0.113.10"}`;
+        expect(awsCalls()).toEqual([sendArgs(body, 'eu-west-1', endpoint)]);
+      },
+    );
 
     test('ipv4 and ipv6 together, IPv6 found under the interface when meta-data/ipv6 is missing', async () => {
       const server = await imds({ ipv6: '2001:db8:1234::10\n2001:db8:1234::11', ipv6OnlyUnderMac: true });
