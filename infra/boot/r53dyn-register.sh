@@ -164,7 +164,8 @@ http_request() {
   http_url=$2
   shift 2
   # The status goes after a newline, so the body can be anything (even empty) and still split cleanly.
-  http_out=$(curl -s -X "$http_method" --connect-timeout 2 --max-time 5 \
+  # --globoff: URLs come from settings and metadata, and [] or {} in them must never expand.
+  http_out=$(curl -s --globoff -X "$http_method" --connect-timeout 2 --max-time 5 \
     --retry "$metadata_retries" --retry-connrefused --retry-delay 1 \
     -w "${nl}%{http_code}" "$@" -- "$http_url" 2>/dev/null)
   http_status=${http_out##*"$nl"}

@@ -224,6 +224,19 @@ describe('r53dyn-register.sh', () => {
       expect(server.requests.map((r) => r.path)).not.toContain('/latest/meta-data/public-ipv4');
     });
 
+    test('takes an IMDS endpoint written as an IPv6 literal, as on IPv6-only subnets', async () => {
+      const server = await imds();
+      const port = new URL(server.endpoint).port;
+
+      const result = await run('register', {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://[::ffff:127.0.0.1]:${port}/`,
+      });
+
+      expect(result.status).toBe(0);
+      expect(awsCalls()).toHaveLength(1);
+      expect(server.requests[0]?.path).toBe('/latest/api/token');
+    });
+
     test('exits 3 and says what to do when the instance has no public IPv4', async () => {
       const server = await imds({ publicIpv4: undefined });
 
