@@ -68,7 +68,7 @@ start() {
   if docker_works; then
     log "starting localstack/localstack:$version in Docker"
     docker run -d --rm --name r53dyn-localstack -p "127.0.0.1:$port:4566" \
-      -e SERVICES="$services" -e EAGER_SERVICE_LOADING=1 -e SFN_MOCK_CONFIG=/r53dyn/sfn-mock-config.json \
+      -e SERVICES="$services" -e EAGER_SERVICE_LOADING=1 -e SQS_ENDPOINT_STRATEGY=path -e SFN_MOCK_CONFIG=/r53dyn/sfn-mock-config.json \
       -v "$root/test/data:/r53dyn:ro" \
       -v "$root/infra/local/route53-preconditions.py:/etc/localstack/init/start.d/route53-preconditions.py:ro" \
       "localstack/localstack:$version" >"$pidfile.docker"
@@ -79,7 +79,7 @@ start() {
       cd "$state"
       OVERRIDE_IN_DOCKER=0 GATEWAY_LISTEN="127.0.0.1:$port" DNS_ADDRESS=0 EAGER_SERVICE_LOADING=1 \
         SERVICES="$services" FILESYSTEM_ROOT="$state/localstack-data" SFN_MOCK_CONFIG="$mock_config" \
-        SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY=0 \
+        SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY=0 SQS_ENDPOINT_STRATEGY=path LOCALSTACK_HOST="127.0.0.1:$port" \
         nohup "$venv/bin/python" -m localstack.runtime.main >"$logfile" 2>&1 &
       echo $! >"$pidfile"
     )

@@ -1,0 +1,86 @@
+// One machine boots, its name resolves: the boot script (real AWS CLI, fake IMDS on loopback) sends a
+// registration, the local event source runs the real batcher, the real workflow writes Route 53.
+import { awsCliBinDir, runBootScript, startFakeImds } from '../helpers/fake-metadata';
+import { cliEnv } from '../helpers/localstack';
+import { type DeployedStack, deployedStack, receiveAll, recordValues, settle } from '../helpers/stack';
+
+// LocalStack keeps its state for the whole run, and the local run may have used these names before
+const run = Date.now().toString(36);
+const skeleton = `skeleton-${run}.dyn.example.test`;
+const outside = `web-${run}.evildyn.example.test`;
+
+let deployed: DeployedStack;
+let zoneId: string;
+
+beforeAll(async () => {
+  deployed = await deployedStack();
+  zoneId = deployed.zoneId('dyn.example.test');
+});
+
+test('a booting instance becomes an A record with its registry entry, through a SUCCEEDED execution', async () => {
+  // Arrange
+  const imds = await startFakeImds({
+    instanceId: 'i-0a1b2c3d4e5f60718',
+    publicIpv4: '54.210.7.31',
+    region: 'us-east-1',
+  });
+  try {
+    // Act
+    const boot = await runBootScript('register', {
+      ...cliEnv,
+      PATH: `${awsCliBinDir()}:${process.env.PATH}`,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+      R53DYN_QUEUE_URL: deployed.queueUrl,
+      R53DYN_RECORD: skeleton,
+    });
+    expect(boot.status).toBe(0);
+    const { executions } = await settle(deployed);
+
+    // Assert
+    expect(await recordValues(zoneId, `${skeleton}.`, 'A')).toEqual(['54.210.7.31']);
+    const registry = await recordValues(zoneId, `_r53dyn.${skeleton}.`, 'TXT');
+    expect(registry).toHaveLength(1);
+    expect(registry?.[0]).toMatch(
+      /^"r53dyn=1;o=r53dyn-local;i=i-0a1b2c3d4e5f60718;4=54\.210\.7\.31;t=\d{13};s=up"$/,
+    );
+    const mine = executions.filter((e) => JSON.stringify(e.output ?? {}).includes(`${skeleton}.`));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      status: 'SUCCEEDED',
+      output: {
+        hostedZoneId: zoneId,
+        status: 'INSYNC',
+        records: [{ record: `${skeleton}.`, added: ['54.210.7.31'], removed: [] }],
+      },
+    });
+    expect(mine[0]?.name.startsWith(`${zoneId}-p1of1-`)).toBe(true);
+  } finally {
+    await imds.close();
+  }
+});
+
+test('a registration for a name outside the allowlist never reaches Route 53 and is dead-lettered with its reason', async () => {
+  // Arrange
+  const imds = await startFakeImds({ instanceId: 'i-0a1b2c3d4e5f60719', publicIpv4: '54.210.7.32' });
+  try {
+    // Act
+    const boot = await runBootScript('register', {
+      ...cliEnv,
+      PATH: `${awsCliBinDir()}:${process.env.PATH}`,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+      R53DYN_QUEUE_URL: deployed.queueUrl,
+      R53DYN_RECORD: outside,
+    });
+    expect(boot.status).toBe(0);
+    const { executions } = await settle(deployed);
+
+    // Assert
+    expect(executions.filter((e) => JSON.stringify(e.output ?? {}).includes(outside))).toEqual([]);
+    const letters = await receiveAll(deployed.deadLetterQueueUrl);
+    const mine = letters.filter((m) => m.Body?.includes(outside));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.MessageAttributes?.['r53dyn-reason']?.StringValue).toMatch(/^record-not-allowed: /);
+  } finally {
+    await imds.close();
+  }
+});
