@@ -1,7 +1,7 @@
 // The registry state of one record: what Route 53 holds now, whether this stack may touch it, and the
 // owner entries after folding a batch of messages into it (SPEC §3, §4).
 import type { Message, RecordSet, Registration, ZoneRule } from './model';
-import { compareText, decodeRegistry, mergeEntries, type OwnerEntry, registryName } from './registry';
+import { decodeRegistry, mergeEntries, type OwnerEntry, registryName } from './registry';
 
 export interface RecordState {
   /** fqdn, lower case, with trailing dot */
@@ -88,36 +88,47 @@ function entryOf(registration: Registration, zone: ZoneRule): OwnerEntry {
 }
 
 /**
- * Drops what no longer needs to be written: tombstones past the hour, and up entries whose lease ran out.
- * Then, so the registry stays within the size `checkZoneFits` budgets for, keeps at most
- * maxValuesPerRecord entries by dropping the oldest tombstones first (a tombstone only guards against a
- * late register; an up entry is a live address).
+ * Settles entries at `now`. An up entry whose lease ran out stops being served, but is kept as a
+ * tombstone at its own `t` rather than dropped: otherwise an older deregister or register redelivered
+ * later would find no entry to lose against, and folding the same batch twice would differ. Tombstones
+ * are dropped an hour after their `t`, when every message they could outrank is stale anyway.
  */
 export function settleEntries(entries: OwnerEntry[], zone: ZoneRule, now: number): OwnerEntry[] {
   const leaseMs = zone.leaseSeconds * 1000;
-  const alive = entries.filter((entry) =>
-    entry.state === 'gone' ? entry.t >= now - TOMBSTONE_MS : !(leaseMs > 0 && entry.t + leaseMs <= now),
-  );
-  const excess = alive.length - zone.maxValuesPerRecord;
-  if (excess <= 0) return alive;
-  const dropped = new Set(
-    alive
-      .filter((entry) => entry.state === 'gone')
-      .sort((a, b) => a.t - b.t || compareText(a.instanceId, b.instanceId))
-      .slice(0, excess),
-  );
-  return alive.filter((entry) => !dropped.has(entry));
+  const expired = (entry: OwnerEntry) => entry.state === 'up' && leaseMs > 0 && entry.t + leaseMs <= now;
+  return entries
+    .map(
+      (entry): OwnerEntry =>
+        expired(entry) ? { instanceId: entry.instanceId, t: entry.t, state: 'gone' } : entry,
+    )
+    .filter((entry) => entry.state === 'up' || entry.t >= now - TOMBSTONE_MS);
+}
+
+/**
+ * Why a register or heartbeat is too old to apply: sent before the tombstone horizon, it cannot be
+ * ordered against a deregister whose tombstone may already be swept, and applying it could bring a
+ * terminated instance back (on every redelivery). A live instance is restored by its next heartbeat or
+ * boot. Deregisters never go stale: applied late, they still remove an older entry.
+ */
+export function staleReason(message: Message, now: number): string | undefined {
+  if (message.kind !== 'register' && message.kind !== 'heartbeat') return undefined;
+  if (message.sentAt >= now - TOMBSTONE_MS) return undefined;
+  return `stale: ${message.kind} sent at ${new Date(message.sentAt).toISOString()}, more than an hour before it could be applied`;
 }
 
 /**
  * Folds a batch into the record's entries. Registrations are merged first (last writer wins, a
  * join), then instance-gone events turn into tombstones only where the instance holds an entry, then
  * the result is settled at `now` once. Doing each step once over the whole batch, rather than message
- * by message, is what makes the result independent of the order and duplication of messages.
+ * by message, is what makes the result independent of the order and duplication of messages, and
+ * ignoring stale registrations is what keeps folding a redelivered batch again a no-op.
  */
 export function foldMessages(state: RecordState, messages: Message[], now: number): RecordState {
   const registrations = messages.flatMap((message) =>
-    message.kind !== 'sweep' && message.kind !== 'instance-gone' && sameName(message.record, state.name)
+    message.kind !== 'sweep' &&
+    message.kind !== 'instance-gone' &&
+    sameName(message.record, state.name) &&
+    staleReason(message, now) === undefined
       ? [entryOf(message, state.zone)]
       : [],
   );

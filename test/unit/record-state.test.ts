@@ -1,5 +1,10 @@
 import type { Message, RecordSet, Registration, ZoneRule } from '../../handlers/core/model';
-import { foldMessages, type RecordState, readRecordState } from '../../handlers/core/record-state';
+import {
+  foldMessages,
+  type RecordState,
+  readRecordState,
+  staleReason,
+} from '../../handlers/core/record-state';
 
 const OWNER = 'r53dyn-local';
 const NOW = 1_700_000_000_000;
@@ -195,7 +200,7 @@ describe('foldMessages', () => {
     expect(fold([deregister, heartbeat])).toEqual(gone);
   });
 
-  it('renews a lease with a heartbeat, and drops an entry whose lease ran out', () => {
+  it('renews a lease with a heartbeat, and turns an entry whose lease ran out into a tombstone', () => {
     // Arrange
     const leased = { ...ZONE, leaseSeconds: 300 };
     const register = registration('register', 'i-00000001', NOW - 400_000, { ipv4: '192.0.2.1' });
@@ -205,14 +210,18 @@ describe('foldMessages', () => {
     // Act
     const entries = fold([register, heartbeat, silent], newRecord(leased));
 
-    // Assert: i-00000002 expired exactly at NOW (t + lease <= now)
-    expect(entries).toEqual([{ instanceId: 'i-00000001', ipv4: '192.0.2.1', t: NOW - 100_000, state: 'up' }]);
+    // Assert: i-00000002 expired exactly at NOW (t + lease <= now); its tombstone outranks older messages
+    expect(entries).toEqual([
+      { instanceId: 'i-00000001', ipv4: '192.0.2.1', t: NOW - 100_000, state: 'up' },
+      { instanceId: 'i-00000002', t: NOW - 300_000, state: 'gone' },
+    ]);
   });
 
   it('sweeps tombstones older than an hour and expired leases, keeping the rest', () => {
     // Arrange
     const leased = { ...ZONE, leaseSeconds: 600 };
     const registry = rrset(REGISTRY, 'TXT', [
+      `"r53dyn=1;o=r53dyn-local;i=i-00000000;4=192.0.2.9;t=${NOW - HOUR - 1};s=up"`,
       `"r53dyn=1;o=r53dyn-local;i=i-00000001;t=${NOW - HOUR - 1};s=gone"`,
       `"r53dyn=1;o=r53dyn-local;i=i-00000002;t=${NOW - HOUR};s=gone"`,
       `"r53dyn=1;o=r53dyn-local;i=i-00000003;4=192.0.2.3;t=${NOW - 600_000};s=up"`,
@@ -226,19 +235,17 @@ describe('foldMessages', () => {
     // Assert
     expect(entries).toEqual([
       { instanceId: 'i-00000002', t: NOW - HOUR, state: 'gone' },
+      { instanceId: 'i-00000003', t: NOW - 600_000, state: 'gone' },
       { instanceId: 'i-00000004', ipv4: '192.0.2.4', t: NOW - 599_999, state: 'up' },
     ]);
   });
 
-  it('drops the oldest tombstones first when the registry would exceed maxValuesPerRecord entries', () => {
+  it('keeps tombstones and up entries beyond maxValuesPerRecord: the plan decides whether they fit', () => {
     // Arrange
-    const small = { ...ZONE, maxValuesPerRecord: 3 };
+    const small = { ...ZONE, maxValuesPerRecord: 1 };
     const messages = [
       registration('register', 'i-00000001', NOW - 5, { ipv4: '192.0.2.1' }),
       registration('deregister', 'i-00000002', NOW - 4),
-      registration('deregister', 'i-00000003', NOW - 2),
-      registration('deregister', 'i-00000004', NOW - 3),
-      registration('register', 'i-00000005', NOW - 9, { ipv4: '192.0.2.5' }),
     ];
 
     // Act
@@ -247,17 +254,49 @@ describe('foldMessages', () => {
     // Assert
     expect(entries).toEqual([
       { instanceId: 'i-00000001', ipv4: '192.0.2.1', t: NOW - 5, state: 'up' },
-      { instanceId: 'i-00000003', t: NOW - 2, state: 'gone' },
-      { instanceId: 'i-00000005', ipv4: '192.0.2.5', t: NOW - 9, state: 'up' },
+      { instanceId: 'i-00000002', t: NOW - 4, state: 'gone' },
+    ]);
+  });
+
+  it('ignores a register sent before the tombstone horizon, but still applies a late deregister', () => {
+    // Arrange: the tombstone of i-00000001 was swept already; its register and i-00000002's deregister come late
+    const registry = rrset(REGISTRY, 'TXT', [
+      `"r53dyn=1;o=r53dyn-local;i=i-00000002;4=192.0.2.2;t=${NOW - 3 * HOUR};s=up"`,
+    ]);
+    const state = readRecordState(NAME, ZONE, [registry], OWNER);
+    const lateRegister = registration('register', 'i-00000001', NOW - HOUR - 1, { ipv4: '192.0.2.1' });
+    const lateDeregister = registration('deregister', 'i-00000002', NOW - 2 * HOUR);
+    const justInTime = registration('heartbeat', 'i-00000003', NOW - HOUR, { ipv4: '192.0.2.3' });
+
+    // Act
+    const folded = foldMessages(state, [lateRegister, lateDeregister, justInTime], NOW);
+
+    // Assert
+    expect(folded.entries).toEqual([
+      { instanceId: 'i-00000003', ipv4: '192.0.2.3', t: NOW - HOUR, state: 'up' },
+    ]);
+    expect([lateRegister, lateDeregister, justInTime].map((m) => staleReason(m, NOW))).toEqual([
+      'stale: register sent at 2023-11-14T21:13:19.999Z, more than an hour before it could be applied',
+      undefined,
+      undefined,
     ]);
   });
 
   it('keeps up entries forever when the zone has no lease', () => {
-    const old = registration('register', 'i-00000001', NOW - 30 * 24 * HOUR, { ipv4: '192.0.2.1' });
-
-    expect(fold([old])).toEqual([
-      { instanceId: 'i-00000001', ipv4: '192.0.2.1', t: NOW - 30 * 24 * HOUR, state: 'up' },
+    // Arrange
+    const t = NOW - 30 * 24 * HOUR;
+    const registry = rrset(REGISTRY, 'TXT', [
+      `"r53dyn=1;o=r53dyn-local;i=i-00000001;4=192.0.2.1;t=${t};s=up"`,
     ]);
+
+    // Act
+    const entries = fold(
+      [{ kind: 'sweep', messageId: 'm-sweep', sentAt: NOW }],
+      readRecordState(NAME, ZONE, [registry], OWNER),
+    );
+
+    // Assert
+    expect(entries).toEqual([{ instanceId: 'i-00000001', ipv4: '192.0.2.1', t, state: 'up' }]);
   });
 
   it('turns instance-gone into a tombstone only where the instance holds an entry', () => {
