@@ -25,8 +25,9 @@ export interface BatcherDeps {
 
 export async function processBatch(event: SQSEvent, deps: BatcherDeps): Promise<SQSBatchResponse> {
   const { settings, logger } = deps;
+  const now = deps.now();
   const received = event.Records.map(receivedFromSqs);
-  const sorted = sortMessages(received, settings);
+  const sorted = sortMessages(received, { ...settings, now });
   const reads = readsFor(sorted.messages, settings.allowlist);
 
   const rrsets = new Map<string, RecordSet[]>();
@@ -46,7 +47,7 @@ export async function processBatch(event: SQSEvent, deps: BatcherDeps): Promise<
     }),
   );
 
-  const plan = planBatch({ received, sorted, reads, rrsets, ownerId: settings.ownerId, now: deps.now() });
+  const plan = planBatch({ received, sorted, reads, rrsets, ownerId: settings.ownerId, now });
   const failed = new Set(plan.retry);
 
   for (const letter of plan.deadLetters) {

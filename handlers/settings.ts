@@ -9,6 +9,8 @@ export interface BatcherSettings {
   senderBinding: boolean;
   stateMachineArn: string;
   deadLetterQueueUrl: string;
+  /** the workflow role's id: messages it sends back to the queue after a write conflict */
+  relayRoleId?: string;
 }
 
 export class SettingsError extends Error {
@@ -36,7 +38,9 @@ export function readSettings(env: NodeJS.ProcessEnv): BatcherSettings {
   if (binding !== 'true' && binding !== 'false') {
     throw new SettingsError(`R53DYN_SENDER_BINDING must be "true" or "false", not "${binding}"`);
   }
+  const relayRoleId = env.R53DYN_RELAY_ROLE_ID || undefined;
   return {
+    ...(relayRoleId ? { relayRoleId } : {}),
     allowlist: parseAllowlist(allowlistJson),
     ownerId: required(env, 'R53DYN_OWNER_ID'),
     senderBinding: binding === 'true',

@@ -204,6 +204,7 @@ export function buildResources(config: StageConfig, service: string): { Resource
       DeadLetterQueueUrl: { Value: ref(logicalIds.deadLetterQueue) },
       StateMachineArn: { Value: ref(logicalIds.stateMachine) },
       InstancePolicyArn: { Value: ref(logicalIds.instancePolicy) },
+      WorkflowRoleId: { Value: getAtt(logicalIds.workflowRole, 'RoleId') },
       AllowlistParameterPrefix: { Value: prefix },
     },
   };

@@ -5,7 +5,7 @@ import { executionName } from './execution-name';
 import { isRejection, parseMessage } from './message';
 import type { Allowlist, Message, RecordSet, Registration, ZoneRule } from './model';
 import { planRecord, type RecordPlan, splitZonePlan, type ZonePart } from './plan';
-import { foldMessages, readRecordState } from './record-state';
+import { foldMessages, readRecordState, staleReason } from './record-state';
 import { REGISTRY_PREFIX } from './registry';
 
 /** The parts of an SQS record the batch reads. */
@@ -66,10 +66,19 @@ export interface Sorted {
   deadLetters: DeadLetter[];
 }
 
-export function sortMessages(
-  received: ReceivedMessage[],
-  options: { allowlist: Allowlist; senderBinding: boolean },
-): Sorted {
+export interface SortOptions {
+  allowlist: Allowlist;
+  senderBinding: boolean;
+  /**
+   * The role id (AROA...) of the workflow's role. A write conflict sends a batch's messages back to the queue
+   * from that role, so SQS names it as their sender; they were bound to their instance when first received,
+   * and only that role (and the instances themselves) may send to the queue.
+   */
+  relayRoleId?: string;
+  now: number;
+}
+
+export function sortMessages(received: ReceivedMessage[], options: SortOptions): Sorted {
   const messages: Message[] = [];
   const deadLetters: DeadLetter[] = [];
   for (const r of received) {
@@ -78,8 +87,19 @@ export function sortMessages(
       continue;
     }
     const context = r.senderId === undefined ? { messageId: r.messageId, sentAt: r.sentAt } : { ...r };
-    const parsed = parseMessage(r.body, context, options);
-    if (isRejection(parsed)) deadLetters.push({ ...letterOf(r), reason: parsed.reason });
+    const relayed =
+      options.relayRoleId !== undefined && r.senderId?.startsWith(`${options.relayRoleId}:`) === true;
+    const parsed = parseMessage(r.body, context, {
+      allowlist: options.allowlist,
+      senderBinding: options.senderBinding && !relayed,
+    });
+    if (isRejection(parsed)) {
+      deadLetters.push({ ...letterOf(r), reason: parsed.reason });
+      continue;
+    }
+    // a registration too old to be applied safely is kept, with its reason, rather than dropped unseen
+    const stale = staleReason(parsed, options.now);
+    if (stale !== undefined) deadLetters.push({ ...letterOf(r), reason: stale });
     else messages.push(parsed);
   }
   return { messages, deadLetters };

@@ -112,7 +112,8 @@ export function withoutLambda(template: Template): Template {
 
 function resolveRefs(value: unknown, outputsByRef: Record<string, string>): string {
   if (typeof value === 'string') return value;
-  const ref = (value as { Ref?: string }).Ref;
+  const getAtt = (value as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt'];
+  const ref = getAtt ? getAtt.join('.') : (value as { Ref?: string }).Ref;
   const resolved = ref ? outputsByRef[ref] : undefined;
   if (resolved === undefined)
     throw new Error(`cannot resolve ${JSON.stringify(value)} for the local batcher`);
@@ -179,6 +180,7 @@ export async function deployLocal(): Promise<LocalStack> {
     ApplyZoneChange: outputs.StateMachineArn ?? '',
     DeadLetterQueue: outputs.DeadLetterQueueUrl ?? '',
     RegistrationsQueue: outputs.RegistrationsQueueUrl ?? '',
+    'ApplyZoneChangeRole.RoleId': outputs.WorkflowRoleId ?? '',
   };
   const environment = Object.fromEntries(
     Object.entries(variables).map(([k, v]) => [k, resolveRefs(v, byRef)]),
