@@ -29,7 +29,7 @@ export interface BatchOutcome {
   failed: string[];
 }
 
-function toRecord(m: Message, queueArn: string): SQSRecord {
+export function toRecord(m: Message, queueArn: string): SQSRecord {
   const attributes = m.Attributes ?? {};
   const messageAttributes: SQSRecord['messageAttributes'] = {};
   for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {

@@ -36,8 +36,9 @@ export async function deployedStack(): Promise<DeployedStack> {
 /** Runs the local event source until the queue is empty, then waits for every execution it started to end. */
 export async function settle(
   deployed: DeployedStack,
+  since?: Set<string>,
 ): Promise<{ batches: BatchOutcome[]; executions: Execution[] }> {
-  const before = new Set((await listExecutions(deployed.stateMachineArn)).map((e) => e.executionArn));
+  const before = since ?? (await executionArns(deployed));
   const batches: BatchOutcome[] = [];
   // requeued messages come back after the workflow ran, so poll until both the queue and the workflows are quiet
   for (let round = 0; round < 20; round++) {
@@ -62,6 +63,11 @@ export interface Execution {
   output?: unknown;
   error?: string;
   cause?: string;
+}
+
+/** The executions that exist now: pass to settle() to report only those started after this point. */
+export async function executionArns(deployed: DeployedStack): Promise<Set<string>> {
+  return new Set((await listExecutions(deployed.stateMachineArn)).map((e) => e.executionArn ?? ''));
 }
 
 async function listExecutions(stateMachineArn: string) {
