@@ -1,7 +1,8 @@
 // The batcher's deploy-time settings, read once from the environment at cold start. A missing or malformed
 // value fails the cold start loudly instead of letting a half-configured batcher touch Route 53.
-import { parseAllowlist } from './core/allowlist';
+import { AllowlistError, parseAllowlist } from './core/allowlist';
 import type { Allowlist } from './core/model';
+import { isValidOwnerId } from './core/registry';
 
 export interface BatcherSettings {
   allowlist: Allowlist;
@@ -38,11 +39,21 @@ export function readSettings(env: NodeJS.ProcessEnv): BatcherSettings {
   if (binding !== 'true' && binding !== 'false') {
     throw new SettingsError(`R53DYN_SENDER_BINDING must be "true" or "false", not "${binding}"`);
   }
+  let allowlist: Allowlist;
+  try {
+    allowlist = parseAllowlist(allowlistJson);
+  } catch (error) {
+    if (error instanceof AllowlistError) throw new SettingsError(`R53DYN_ALLOWLIST: ${error.message}`);
+    throw error;
+  }
+  const ownerId = required(env, 'R53DYN_OWNER_ID');
+  if (!isValidOwnerId(ownerId))
+    throw new SettingsError(`R53DYN_OWNER_ID "${ownerId}" is not a valid owner id`);
   const relayRoleId = env.R53DYN_RELAY_ROLE_ID || undefined;
   return {
     ...(relayRoleId ? { relayRoleId } : {}),
-    allowlist: parseAllowlist(allowlistJson),
-    ownerId: required(env, 'R53DYN_OWNER_ID'),
+    allowlist,
+    ownerId,
     senderBinding: binding === 'true',
     stateMachineArn: required(env, 'R53DYN_STATE_MACHINE_ARN'),
     deadLetterQueueUrl: required(env, 'R53DYN_DEAD_LETTER_QUEUE_URL'),

@@ -26,7 +26,8 @@ async function listName(
       HostedZoneId: zoneId,
       StartRecordName: name,
       StartRecordType: type,
-      MaxItems: type ? 1 : 10,
+      // two, so that a second registry rrset (a routing policy on it) is seen and refused
+      MaxItems: type ? 2 : 10,
     }),
   );
   return (out.ResourceRecordSets ?? [])
@@ -50,18 +51,19 @@ export async function readRecords(
 /** The whole zone, for sweeps and instance state changes that may touch any record. */
 export async function readZone(client: Route53Client, zoneId: string): Promise<RecordSet[]> {
   const sets: RecordSet[] = [];
-  let start: { name?: string; type?: RRType } = {};
+  let start: { name?: string; type?: RRType; identifier?: string } = {};
   for (;;) {
     const out = await client.send(
       new ListResourceRecordSetsCommand({
         HostedZoneId: zoneId,
         StartRecordName: start.name,
         StartRecordType: start.type,
+        StartRecordIdentifier: start.identifier,
         MaxItems: 300,
       }),
     );
     sets.push(...(out.ResourceRecordSets ?? []).map(toRecordSet));
     if (!out.IsTruncated) return sets;
-    start = { name: out.NextRecordName, type: out.NextRecordType };
+    start = { name: out.NextRecordName, type: out.NextRecordType, identifier: out.NextRecordIdentifier };
   }
 }

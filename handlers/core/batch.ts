@@ -206,11 +206,16 @@ function workflowStart(part: ZonePart, byId: Map<string, ReceivedMessage>): Work
   };
 }
 
-/** The names of the records a zone's registry knows, from a whole-zone read. */
-function registeredNames(rrsets: RecordSet[]): string[] {
+/**
+ * The names of the records a zone's registry knows, from a whole-zone read: only those under the allowlisted
+ * suffix (a registry left outside it, e.g. after the suffix was narrowed, would fail the workflow's validation
+ * and take the part's other records down with it).
+ */
+function registeredNames(rrsets: RecordSet[], zone: ZoneRule): string[] {
   return rrsets
     .filter((r) => r.Type === 'TXT' && r.Name.toLowerCase().startsWith(REGISTRY_PREFIX))
-    .map((r) => r.Name.toLowerCase().slice(REGISTRY_PREFIX.length));
+    .map((r) => r.Name.toLowerCase().slice(REGISTRY_PREFIX.length))
+    .filter((name) => name.endsWith(`.${zone.suffix}.`));
 }
 
 export function planBatch(args: {
@@ -237,7 +242,9 @@ export function planBatch(args: {
       for (const m of [...inZone, ...everywhere]) retry.add(m.messageId);
       continue;
     }
-    const names = [...new Set([...read.names, ...(read.wholeZone ? registeredNames(rrsets) : [])])].sort();
+    const names = [
+      ...new Set([...read.names, ...(read.wholeZone ? registeredNames(rrsets, zone) : [])]),
+    ].sort();
     const plans: RecordPlan[] = [];
     for (const name of names) {
       const forRecord = inZone.filter((m) => isRegistration(m) && m.record === name);

@@ -75,7 +75,7 @@ describe('processBatch', () => {
     expect(response).toEqual(failures());
     expect(aws.route53.calls).toEqual([
       { HostedZoneId: Z1, StartRecordName: WEB, MaxItems: 10 },
-      { HostedZoneId: Z1, StartRecordName: `_r53dyn.${WEB}`, StartRecordType: 'TXT', MaxItems: 1 },
+      { HostedZoneId: Z1, StartRecordName: `_r53dyn.${WEB}`, StartRecordType: 'TXT', MaxItems: 2 },
     ]);
     expect(aws.sfn.calls).toEqual([
       {

@@ -1,4 +1,3 @@
-import { AllowlistError } from '../../handlers/core/allowlist';
 import { readSettings, SettingsError } from '../../handlers/settings';
 
 const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:r53dyn-apply';
@@ -126,7 +125,7 @@ describe('readSettings', () => {
   );
 
   it('fails with the allowlist problems when the allowlist is JSON but not a valid allowlist', () => {
-    // Arrange: an AllowlistError rather than a SettingsError today; either fails the cold start loudly
+    // Arrange
     const env = {
       ...goodEnv(),
       R53DYN_ALLOWLIST: JSON.stringify({ zones: [{ hostedZoneId: 'z1', suffix: 'x' }] }),
@@ -136,10 +135,11 @@ describe('readSettings', () => {
     const error = thrownBy(env);
 
     // Assert
-    expect(error).toBeInstanceOf(AllowlistError);
+    expect(error).toBeInstanceOf(SettingsError);
     expect(error).toMatchObject({
-      name: 'AllowlistError',
-      problems: ['zones.0.hostedZoneId: must be 1 to 32 upper-case letters or digits'],
+      name: 'SettingsError',
+      message:
+        'R53DYN_ALLOWLIST: invalid allowlist: zones.0.hostedZoneId: must be 1 to 32 upper-case letters or digits',
     });
   });
 
@@ -156,5 +156,21 @@ describe('readSettings', () => {
       name: 'SettingsError',
       message: `R53DYN_SENDER_BINDING must be "true" or "false", not "${value}"`,
     });
+  });
+
+  it.each(['Prod', 'a;b', 'owner=x', ''])('fails with a SettingsError when the owner id is %j', (value) => {
+    // Arrange: an owner id that cannot be written into a registry entry would fail every batch later
+    const env = { ...goodEnv(), R53DYN_OWNER_ID: value };
+
+    // Act
+    const error = thrownBy(env);
+
+    // Assert
+    expect(error).toBeInstanceOf(SettingsError);
+    expect((error as Error).message).toBe(
+      value === ''
+        ? 'environment variable R53DYN_OWNER_ID is not set'
+        : `R53DYN_OWNER_ID "${value}" is not a valid owner id`,
+    );
   });
 });
