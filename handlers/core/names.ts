@@ -96,10 +96,8 @@ export function relativeName(fqdn: string, zone: ZoneRule): string {
   return name.slice(0, -zone.suffix.length - 1);
 }
 
-/** Where the ownership TXT of a record lives (SPEC §3). */
-export function registryName(fqdn: string): string {
-  return `${registryLabel}.${fqdn}`;
-}
+/** Where the ownership TXT of a record lives (SPEC §3); the registry codec owns the name. */
+export { registryName } from './registry';
 
 function withoutTrailingDot(name: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name;

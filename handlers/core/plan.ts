@@ -19,6 +19,7 @@
 
 import { fitsOneBatch, measureChanges, ROUTE53_LIMITS, txtStringLength } from './limits';
 import type { Change, RecordSet } from './model';
+import { relativeName } from './names';
 import { type RecordState, settleEntries } from './record-state';
 import { compareText, encodeOwnerEntry, registryName } from './registry';
 
@@ -91,11 +92,6 @@ function compareAndSwap(current: RecordSet | undefined, desired: RecordSet | und
   return changes;
 }
 
-function relativeNameOf(record: string, suffix: string): string {
-  const tail = `.${suffix}.`;
-  return record.endsWith(tail) ? record.slice(0, -tail.length) : record.replace(/\.$/, '');
-}
-
 export function planRecord(
   before: RecordState,
   after: RecordState,
@@ -162,7 +158,7 @@ export function planRecord(
   const will = new Set(addressSets.flatMap((set) => valuesOf(set.desired)));
   return {
     record,
-    relativeName: relativeNameOf(record, zone.suffix),
+    relativeName: relativeName(record, zone),
     changes,
     added: sortedUnique([...will].filter((value) => !was.has(value))),
     removed: sortedUnique([...was].filter((value) => !will.has(value))),
