@@ -1,9 +1,12 @@
-// Waiting for INSYNC. LocalStack's Route 53 answers INSYNC at once, so PENDING comes from SFN_MOCK_CONFIG.
-// LocalStack picks a mocked response by the state's Retry count, which starts again at 0 each time the poll
-// loop re-enters CheckChangeStatus: a mocked GetChange answers the same on every poll, so "PENDING, PENDING,
-// then INSYNC" cannot be mocked. The doubling is shown on a change that stays PENDING; INSYNC after a poll
-// that Route 53 throttled is shown with Retry, whose count the mock does follow.
+// Waiting for INSYNC. LocalStack's Route 53 answers INSYNC at once; our LocalStack start hook
+// (infra/local/route53-preconditions.py) gives each change its own id and, in a zone named pending<N>.…, answers
+// PENDING to the first N GetChange polls, so "PENDING, PENDING, then INSYNC" runs the real, unmocked workflow.
+// A change that stays PENDING (the time bound) and a throttled poll come from SFN_MOCK_CONFIG; the throttled
+// poll is shown with Retry, whose count the mock follows.
+import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { route53, ssm } from '../helpers/localstack';
 import {
   addressChange,
   createWorkflowFixture,
@@ -21,11 +24,11 @@ import {
 
 jest.setTimeout(60_000);
 
-const input = (fixture: WorkflowFixture, relativeName: string): ZoneChangeInput => ({
-  hostedZoneId: fixture.zoneId,
-  changes: [addressChange(fixture.suffix, 'CREATE', relativeName, ['203.0.113.20'])],
+const input = (zone: Pick<WorkflowFixture, 'zoneId' | 'suffix'>, relativeName: string): ZoneChangeInput => ({
+  hostedZoneId: zone.zoneId,
+  changes: [addressChange(zone.suffix, 'CREATE', relativeName, ['203.0.113.20'])],
   summary: {
-    records: [{ record: `${relativeName}.${fixture.suffix}.`, added: ['203.0.113.20'], removed: [] }],
+    records: [{ record: `${relativeName}.${zone.suffix}.`, added: ['203.0.113.20'], removed: [] }],
     messages: 1,
     part: '1/1',
   },
@@ -102,6 +105,103 @@ describe('waiting for INSYNC, doubling the wait up to a cap', () => {
     ]);
     // the write itself was real: only GetChange was mocked
     expect((await recordSets(fixture.zoneId)).map((set) => set.Name)).toContain(`slow.${fixture.suffix}.`);
+  });
+});
+
+describe('waiting for INSYNC while Route 53 propagates the change', () => {
+  let fixture: WorkflowFixture;
+  let pending: { zoneId: string; suffix: string };
+  const settings: WorkflowSettings = {
+    maxRequeueAttempts: 3,
+    insyncFirstWaitSeconds: 1,
+    insyncMaxWaitSeconds: 8,
+    insyncTimeoutSeconds: 60,
+  };
+
+  beforeAll(async () => {
+    fixture = await createWorkflowFixture('r53dyn-test-workflow-insync-propagation', settings);
+    // the start hook answers PENDING to the first 2 polls of a change in a zone whose first label is pending2
+    const zoneName = `pending2.${fixture.zoneName}`;
+    const zone = await route53.send(
+      new CreateHostedZoneCommand({ Name: zoneName, CallerReference: `pending2-${fixture.zoneName}` }),
+    );
+    pending = { zoneId: (zone.HostedZone?.Id ?? '').replace('/hostedzone/', ''), suffix: `dyn.${zoneName}` };
+    await ssm.send(
+      new PutParameterCommand({
+        Name: `${fixture.allowlistParameterPrefix}/${pending.zoneId}`,
+        Type: 'String',
+        Value: JSON.stringify({ suffix: pending.suffix, types: ['A', 'AAAA'] }),
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await ssm
+      .send(new DeleteParameterCommand({ Name: `${fixture.allowlistParameterPrefix}/${pending.zoneId}` }))
+      .catch(() => undefined);
+    await fixture.cleanUp();
+  });
+
+  it('GetChange PENDING twice then INSYNC (the waits double)', async () => {
+    // Act: the real definition, no mocked test case
+    const execution = await runExecution(fixture.arn, input(pending, 'late'));
+
+    // Assert
+    expect(execution.status).toBe('SUCCEEDED');
+    const applied = execution.history.find(
+      (event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'ApplyChange',
+    );
+    const changeId = JSON.parse(applied?.stateExitedEventDetails?.output ?? '{}').applied.changeId as string;
+    expect(changeId).toMatch(/^\/change\/C[A-Z0-9]{13}$/);
+    expect(execution.output).toEqual({
+      hostedZoneId: pending.zoneId,
+      part: '1/1',
+      changeId: changeId.replace('/change/', ''),
+      status: 'INSYNC',
+      records: [{ record: `late.${pending.suffix}.`, added: ['203.0.113.20'], removed: [] }],
+      polls: 3,
+      secondsWaited: 7,
+    });
+    expect(taskCalls(execution.history, 'aws-sdk:route53', 'getChange')).toHaveLength(3);
+    expect(
+      execution.history
+        .filter(
+          (event) =>
+            event.type === 'TaskSucceeded' &&
+            event.taskSucceededEventDetails?.resourceType === 'aws-sdk:route53' &&
+            event.taskSucceededEventDetails?.resource === 'getChange',
+        )
+        .map((event) => JSON.parse(event.taskSucceededEventDetails?.output ?? '{}').ChangeInfo?.Status),
+    ).toEqual(['PENDING', 'PENDING', 'INSYNC']);
+    expect(waitDurations(execution.history)).toEqual([1, 2, 4]);
+    expectWaitsToLast(execution.history, [1, 2, 4]);
+    expect(
+      statesEntered(execution.history).slice(statesEntered(execution.history).indexOf('ApplyChange')),
+    ).toEqual([
+      'ApplyChange',
+      'PrepareInsyncWait',
+      'WaitForInsync',
+      'CheckChangeStatus',
+      'CountPoll',
+      'IsChangeInsync',
+      'DoubleWait',
+      'CapWait',
+      'WaitForInsync',
+      'CheckChangeStatus',
+      'CountPoll',
+      'IsChangeInsync',
+      'DoubleWait',
+      'CapWait',
+      'WaitForInsync',
+      'CheckChangeStatus',
+      'CountPoll',
+      'IsChangeInsync',
+      'SummarizeChange',
+      'ChangeInsync',
+    ]);
+    expect(statesEntered(execution.history)).not.toContain('UseMaxWait');
+    const late = (await recordSets(pending.zoneId)).find((set) => set.Name === `late.${pending.suffix}.`);
+    expect(late).toMatchObject({ Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.20' }] });
   });
 });
 
