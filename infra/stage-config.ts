@@ -47,7 +47,7 @@ const settingsSchema = z
       .string()
       .regex(/^(rate|cron)\(.+\)$/)
       .default('rate(5 minutes)'),
-    zones: z.unknown(),
+    zones: z.unknown().optional(),
   })
   .strict();
 
