@@ -12,6 +12,7 @@ export const logicalIds = {
   stateMachine: 'ApplyZoneChange',
   workflowRole: 'ApplyZoneChangeRole',
   instancePolicy: 'InstanceRegistrationPolicy',
+  batcherRole: 'BatcherRole',
 } as const;
 
 export const zoneArn = (zone: ZoneRule) => `arn:aws:route53:::hostedzone/${zone.hostedZoneId}`;
@@ -76,14 +77,18 @@ export function buildResources(config: StageConfig, service: string): { Resource
       Action: 'route53:GetChange',
       Resource: 'arn:aws:route53:::change/*',
     },
-    {
-      Sid: 'ReadAllowlist',
-      Effect: 'Allow',
-      Action: 'ssm:GetParameter',
-      Resource: {
-        'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${prefix}/*`,
-      },
-    },
+    ...(zones.length > 0
+      ? [
+          {
+            Sid: 'ReadAllowlist',
+            Effect: 'Allow',
+            Action: 'ssm:GetParameter',
+            Resource: zones.map((zone) => ({
+              'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${prefix}/${zone.hostedZoneId}`,
+            })),
+          },
+        ]
+      : []),
     {
       Sid: 'RequeueOrDeadLetter',
       Effect: 'Allow',
@@ -181,6 +186,23 @@ export function buildResources(config: StageConfig, service: string): { Resource
           ],
         },
       },
+      [logicalIds.batcherRole]: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+            ],
+          },
+          Policies: [
+            {
+              PolicyName: 'batcher',
+              PolicyDocument: { Version: '2012-10-17', Statement: batcherStatements(config, service) },
+            },
+          ],
+        },
+      },
       [logicalIds.instancePolicy]: {
         Type: 'AWS::IAM::ManagedPolicy',
         Properties: {
@@ -210,10 +232,23 @@ export function buildResources(config: StageConfig, service: string): { Resource
   };
 }
 
-/** What the batcher may do: read the allowlisted zones, start the one workflow, dead-letter bad messages. */
-export function batcherStatements(config: StageConfig): Json[] {
+/**
+ * What the batcher may do: read the allowlisted zones, start the one workflow, dead-letter bad messages; and
+ * what its SQS event source and its own log group need. Its own role, rather than the framework's default one,
+ * so that every statement names its resource (the default grants logs on a name prefix).
+ */
+export function batcherStatements(config: StageConfig, service: string): Json[] {
   const zones = config.allowlist.zones;
+  const logGroup = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${service}-${config.stage}-batcher`;
   return [
+    {
+      Effect: 'Allow',
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+      Resource: getAtt(logicalIds.queue, 'Arn'),
+    },
+    // Lambda names the streams at run time, inside the one log group the stack creates
+    { Effect: 'Allow', Action: 'logs:CreateLogStream', Resource: { 'Fn::Sub': `${logGroup}:*` } },
+    { Effect: 'Allow', Action: 'logs:PutLogEvents', Resource: { 'Fn::Sub': `${logGroup}:*:*` } },
     ...(zones.length > 0
       ? [{ Effect: 'Allow', Action: 'route53:ListResourceRecordSets', Resource: zones.map(zoneArn) }]
       : []),

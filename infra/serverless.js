@@ -3,10 +3,7 @@
 const { require: tsRequire } = require('tsx/cjs/api');
 
 const { loadStageConfig } = tsRequire('./stage-config.ts', __filename);
-const { buildResources, batcherStatements, allowlistParameterPrefix } = tsRequire(
-  './resources.ts',
-  __filename,
-);
+const { buildResources, allowlistParameterPrefix } = tsRequire('./resources.ts', __filename);
 
 module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
@@ -18,7 +15,6 @@ module.exports = async ({ resolveVariable }) => {
     batchSize: config.batchSize,
     batchWindowSeconds: config.batchWindowSeconds,
     allowlistJson: JSON.stringify(config.allowlist),
-    batcherStatements: batcherStatements(config),
     workflow: {
       allowlistParameterPrefix: allowlistParameterPrefix(service, stage),
       registrationsQueueUrl: { Ref: 'RegistrationsQueue' },

@@ -88,7 +88,14 @@ const logStreamsOfOneGroup = /^log-group:[^*]+:\*(:\*)?$/;
 
 /** The part of an ARN after `arn:partition:service:region:account:`. */
 const arnResource = (arn: string): string | undefined =>
-  arn.startsWith('arn:') ? arn.split(':').slice(5).join(':') : undefined;
+  arn.startsWith('arn:')
+    ? // CloudFormation's pseudo parameters (`${AWS::Region}`) hold colons of their own
+      arn
+        .replace(/\$\{AWS::(\w+)\}/g, '$1')
+        .split(':')
+        .slice(5)
+        .join(':')
+    : undefined;
 
 function resourceProblem(actions: string[], resource: unknown): string | undefined {
   const text = render(resource);

@@ -1,5 +1,5 @@
 // The deployed local stack (test/e2e/global-setup.ts deploys it once per run) and what tests check on it.
-import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ListResourceRecordSetsCommand, type RRType } from '@aws-sdk/client-route-53';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { type Message, PurgeQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { localEventSource, readLocalStack } from '../../infra/local/batcher';
@@ -116,8 +116,16 @@ export async function recordValues(
 
 /** Every rrset in a zone, for "nothing else changed" checks. */
 export async function zoneSnapshot(zoneId: string): Promise<unknown[]> {
-  const out = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, MaxItems: 300 }));
-  return out.ResourceRecordSets ?? [];
+  const sets: unknown[] = [];
+  let start: { StartRecordName?: string; StartRecordType?: RRType } = {};
+  for (;;) {
+    const out = await route53.send(
+      new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, MaxItems: 300, ...start }),
+    );
+    sets.push(...(out.ResourceRecordSets ?? []));
+    if (!out.IsTruncated) return sets;
+    start = { StartRecordName: out.NextRecordName, StartRecordType: out.NextRecordType };
+  }
 }
 
 /** Receives (and deletes nothing of) everything in a queue: for dead-letter assertions. */
