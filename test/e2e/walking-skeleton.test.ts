@@ -1,8 +1,17 @@
 // One machine boots, its name resolves: the boot script (real AWS CLI, fake IMDS on loopback) sends a
 // registration, the local event source runs the real batcher, the real workflow writes Route 53.
+
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { awsCliBinDir, runBootScript, startFakeImds } from '../helpers/fake-metadata';
-import { cliEnv } from '../helpers/localstack';
-import { type DeployedStack, deployedStack, receiveAll, recordValues, settle } from '../helpers/stack';
+import { cliEnv, sfn } from '../helpers/localstack';
+import {
+  type DeployedStack,
+  deployedStack,
+  receiveAll,
+  recordValues,
+  settle,
+  zoneSnapshot,
+} from '../helpers/stack';
 
 // LocalStack keeps its state for the whole run, and the local run may have used these names before
 const run = Date.now().toString(36);
@@ -83,4 +92,45 @@ test('a registration for a name outside the allowlist never reaches Route 53 and
   } finally {
     await imds.close();
   }
+});
+
+test('an execution started directly on the deployed state machine with a name outside the allowlist fails RecordNotAllowed', async () => {
+  // Arrange: what a caller bypassing the batcher would send, for a name that only ends like the suffix
+  const name = `web-${run}.evildyn.example.test.`;
+  const input = {
+    hostedZoneId: zoneId,
+    changes: [
+      {
+        relativeName: `web-${run}`,
+        change: {
+          Action: 'CREATE',
+          ResourceRecordSet: { Name: name, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '54.210.7.33' }] },
+        },
+      },
+    ],
+    summary: { records: [{ record: name, added: ['54.210.7.33'], removed: [] }], messages: 1, part: '1/1' },
+    requeue: [],
+    attempt: 0,
+  };
+  const before = await zoneSnapshot(zoneId);
+
+  // Act
+  const started = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: deployed.stateMachineArn,
+      name: `hostile-${run}`,
+      input: JSON.stringify(input),
+    }),
+  );
+  let described = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+  while (described.status === 'RUNNING') {
+    await new Promise((r) => setTimeout(r, 250));
+    described = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+  }
+
+  // Assert
+  expect(described.status).toBe('FAILED');
+  expect(described.error).toBe('RecordNotAllowed');
+  expect(described.cause).toContain(name);
+  expect(await zoneSnapshot(zoneId)).toEqual(before);
 });
