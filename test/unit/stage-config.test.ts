@@ -55,7 +55,7 @@ describe('parseStageConfig', () => {
     });
   });
 
-  it('fills `${env:NAME}` placeholders from the environment, and names the variable when it is missing', () => {
+  it('fills env: placeholders from the environment, and names the variable when it is missing', () => {
     // Arrange
     const text = readFileSync(join(stages, 'local.yml'), 'utf8');
 
