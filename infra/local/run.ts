@@ -69,9 +69,9 @@ r53dyn is running on LocalStack (${localEndpoint}).
 In another shell, register a machine with the real AWS CLI (installed in .local/tools-venv/bin):
   export PATH=$PWD/.local/tools-venv/bin:$PATH AWS_ENDPOINT_URL=${localEndpoint} AWS_DEFAULT_REGION=us-east-1 \\
     AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-  aws sqs send-message --queue-url ${queue} \\
+  aws sqs send-message --endpoint-url ${localEndpoint} --queue-url ${queue} \\
     --message-body '{"v":1,"action":"register","record":"web.dyn.example.test","instanceId":"i-0123456789abcdef0","ipv4":"52.95.110.1"}'
-then look at the record:
+(AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS, hence --endpoint-url), then look at the record:
   aws route53 list-resource-record-sets --hosted-zone-id ${stack.zones['dyn.example.test']}
 
 Waiting for messages (batch size ${source.batchSize}, batching window ${source.batchWindowSeconds} s). Ctrl-C stops.
