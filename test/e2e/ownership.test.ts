@@ -169,3 +169,41 @@ test('a record created by hand is left untouched and the message that targeted i
   expect(letters).toHaveLength(1);
   expect(letters[0]?.MessageAttributes?.['r53dyn-reason']?.StringValue).toMatch(/^not-managed: /);
 });
+
+test('a redelivered batch maps to the same execution and is not applied twice', async () => {
+  // Arrange: one batch, delivered twice (as after a batcher timeout), the second time once its write is done
+  const record = `again-${run}.dyn.example.test`;
+  const body = register(record, 'i-0ccccccccccccccc1', '44.203.0.1');
+  await sqs.send(new SendMessageCommand({ QueueUrl: deployed.queueUrl, MessageBody: body }));
+  const event = await eventFor(body);
+  const deps = {
+    settings: readSettings(process.env),
+    route53: new Route53Client({}),
+    sfn: new SFNClient({}),
+    sqs: new SQSClient({}),
+    logger: new Logger({ serviceName: 'r53dyn', logLevel: 'WARN' }),
+    now: Date.now,
+  };
+  const before = await executionArns(deployed);
+
+  // Act: the first delivery, its workflow, then the same event again while its execution is still running,
+  // and once more after it ended
+  const first = await processBatch(event, deps);
+  const whileRunning = await processBatch(event, deps);
+  await settle(deployed, before);
+  const afterwards = await processBatch(event, deps);
+  await sqs.send(
+    new DeleteMessageCommand({ QueueUrl: deployed.queueUrl, ReceiptHandle: event.Records[0]?.receiptHandle }),
+  );
+  const { executions } = await settle(deployed, before);
+
+  // Assert
+  expect([first, whileRunning, afterwards]).toEqual([
+    { batchItemFailures: [] },
+    { batchItemFailures: [] },
+    { batchItemFailures: [] },
+  ]);
+  const mine = executions.filter((e) => JSON.stringify(e.output ?? {}).includes(`${record}.`));
+  expect(mine.map((e) => e.status)).toEqual(['SUCCEEDED']);
+  expect(await recordValues(zoneId, `${record}.`, 'A')).toEqual(['44.203.0.1']);
+});
