@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalStack } from './deploy';
 import { stackFile } from './deploy';
-import type { BatchHandler, EventSourceOptions } from './event-source';
+import type { EventSourceOptions } from './event-source';
 
 export const localEndpoint = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
 
@@ -41,6 +41,6 @@ export async function localEventSource(stack: LocalStack = readLocalStack()): Pr
     queueArn: `arn:aws:sqs:us-east-1:000000000000:${queueName}`,
     batchSize: stack.batcher.batchSize,
     batchWindowSeconds: stack.batcher.batchWindowSeconds,
-    handler: handler as unknown as BatchHandler,
+    handler,
   };
 }
