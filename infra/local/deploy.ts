@@ -19,15 +19,10 @@ import {
   ListHostedZonesByNameCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
+import { localClientConfig } from './connection';
 
 const root = join(__dirname, '..', '..');
 export const stackFile = join(root, '.local', 'stack-local.json');
-const endpoint = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
-const awsConfig = {
-  endpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-};
 const stackName = 'r53dyn-local';
 
 /** The zones of infra/stages/local.yml, and the environment variable that carries each one's id. */
@@ -157,8 +152,8 @@ async function createOrUpdate(cfn: CloudFormationClient, body: string): Promise<
 }
 
 export async function deployLocal(): Promise<LocalStack> {
-  const route53 = new Route53Client(awsConfig);
-  const cfn = new CloudFormationClient(awsConfig);
+  const route53 = new Route53Client(localClientConfig);
+  const cfn = new CloudFormationClient(localClientConfig);
   const zones: Record<string, string> = {};
   const zoneEnv: Record<string, string> = {};
   for (const z of localZones) {

@@ -1,16 +1,13 @@
 // `npm start`: the whole system on LocalStack. Deploys the stack, then plays the batcher's SQS event source in
 // the foreground and reports each batch and each workflow execution as it ends. Ctrl-C stops it.
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { localEndpoint, localEventSource } from './batcher';
+import { localEventSource } from './batcher';
+import { localClientConfig, localEndpoint } from './connection';
 import { deployLocal } from './deploy';
 import { pollOnce } from './event-source';
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
-const sfn = new SFNClient({
-  endpoint: localEndpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-});
+const sfn = new SFNClient(localClientConfig);
 
 interface Summary {
   records?: { record: string; added: string[]; removed: string[] }[];

@@ -25,6 +25,12 @@ import {
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import {
+  ATTEMPT_ATTRIBUTE,
+  type RequeueEntry,
+  SENT_AT_ATTRIBUTE,
+  type WorkflowInput,
+} from '../../handlers/core/batch';
 import { accountId, region, route53, sfn, sqs, ssm } from './localstack';
 
 export const definitionPath = join(__dirname, '..', '..', 'workflows', 'apply-zone-change.asl.json');
@@ -290,24 +296,14 @@ export async function drainQueue(queueUrl: string): Promise<ReceivedMessage[]> {
   }
 }
 
-/** A batcher-shaped workflow input for one zone. */
-export interface ZoneChangeInput {
+/**
+ * The batcher's workflow input, loosened where the hostile tests send what the batcher never would
+ * (a zone id or changes of any shape).
+ */
+export type ZoneChangeInput = Omit<WorkflowInput, 'hostedZoneId' | 'changes'> & {
   hostedZoneId: unknown;
   changes: unknown[];
-  summary: {
-    records: { record: string; added: string[]; removed: string[] }[];
-    messages: number;
-    part: string;
-  };
-  requeue: RequeueEntry[][];
-  attempt: number;
-}
-
-export interface RequeueEntry {
-  Id: string;
-  MessageBody: string;
-  MessageAttributes: Record<string, { DataType: string; StringValue: string }>;
-}
+};
 
 /** The entry the batcher would put in `requeue` for a registration it received on `attempt`. */
 export function requeueEntry(
@@ -320,8 +316,8 @@ export function requeueEntry(
     Id: `m${index}`,
     MessageBody: JSON.stringify(body),
     MessageAttributes: {
-      'r53dyn-attempt': { DataType: 'Number', StringValue: String(attempt + 1) },
-      'r53dyn-sent-timestamp': { DataType: 'Number', StringValue: String(sentTimestamp) },
+      [ATTEMPT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(attempt + 1) },
+      [SENT_AT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(sentTimestamp) },
     },
   };
 }
