@@ -64,13 +64,15 @@ start() {
     log "LOCALSTACK_ENDPOINT=$LOCALSTACK_ENDPOINT does not answer; start it, or unset the variable"; exit 1
   fi
   mkdir -p "$state/localstack-data/etc/localstack/init/start.d"
-  cp "$root/infra/local/route53-preconditions.py" "$state/localstack-data/etc/localstack/init/start.d/"
+  # every start hook in infra/local/hooks/ (each one says what it adds to LocalStack and why)
+  rm -f "$state/localstack-data/etc/localstack/init/start.d/"*.py
+  cp "$root"/infra/local/hooks/*.py "$state/localstack-data/etc/localstack/init/start.d/"
   if docker_works; then
     log "starting localstack/localstack:$version in Docker"
     docker run -d --rm --name r53dyn-localstack -p "127.0.0.1:$port:4566" \
       -e SERVICES="$services" -e EAGER_SERVICE_LOADING=1 -e SQS_ENDPOINT_STRATEGY=path -e SFN_MOCK_CONFIG=/r53dyn/sfn-mock-config.json \
       -v "$root/test/data:/r53dyn:ro" \
-      -v "$root/infra/local/route53-preconditions.py:/etc/localstack/init/start.d/route53-preconditions.py:ro" \
+      -v "$root/infra/local/hooks:/etc/localstack/init/start.d:ro" \
       "localstack/localstack:$version" >"$pidfile.docker"
   else
     install_host

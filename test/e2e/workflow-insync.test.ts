@@ -1,5 +1,5 @@
 // Waiting for INSYNC. LocalStack's Route 53 answers INSYNC at once; our LocalStack start hook
-// (infra/local/route53-preconditions.py) gives each change its own id and, in a zone named pending<N>.…, answers
+// (infra/local/hooks/route53-preconditions.py) gives each change its own id and, in a zone named pending<N>.…, answers
 // PENDING to the first N GetChange polls, so "PENDING, PENDING, then INSYNC" runs the real, unmocked workflow.
 // A change that stays PENDING (the time bound) and a throttled poll come from SFN_MOCK_CONFIG; the throttled
 // poll is shown with Retry, whose count the mock follows.
