@@ -7,7 +7,14 @@
 # else); the batcher and the workflow decide what Route 53 ends up holding. Settings come from the
 # environment, then from R53DYN_ENV_FILE (default /etc/r53dyn.env); see r53dyn.env.example.
 #
-# Exit codes: 0 sent, 2 bad configuration, 3 metadata unavailable or not usable, 4 could not send.
+# With R53DYN_READINESS_COMMAND set, publishing is gated on that command (see README.md beside this
+# script): register waits for it to pass, heartbeat runs it and deregisters after
+# R53DYN_READINESS_FAILURES failures in a row and registers again when it passes, and a small state file
+# (R53DYN_STATE_FILE) remembers the failure count and whether the machine is published.
+#
+# Exit codes: 0 sent (with a readiness gate: or, rightly, sent nothing), 2 bad configuration, 3 metadata
+# unavailable or not usable, 4 could not send, 5 not ready (the readiness command failed: register sent
+# nothing; heartbeat sent what the state called for), 6 the readiness state could not be locked or written.
 
 set -u
 
@@ -156,6 +163,36 @@ read_config() {
   sqs_endpoint
   command -v curl >/dev/null 2>&1 || config_error 'curl is not installed'
   command -v aws >/dev/null 2>&1 || config_error 'the aws CLI is not on PATH'
+  read_readiness_config
+}
+
+# The gate's settings are read only when there is a command: without one, nothing changes.
+read_readiness_config() {
+  readiness_command=$(trim "${R53DYN_READINESS_COMMAND:-}")
+  [ -n "$readiness_command" ] || return 0
+  readiness_failures=${R53DYN_READINESS_FAILURES:-3}
+  readiness_timeout=${R53DYN_READINESS_TIMEOUT_SECONDS:-10}
+  readiness_wait=${R53DYN_READINESS_WAIT_SECONDS:-300}
+  lock_wait=${R53DYN_LOCK_WAIT_SECONDS:-60}
+  state_file=${R53DYN_STATE_FILE:-/run/r53dyn/readiness.state}
+
+  matches "$readiness_failures" '[1-9][0-9]{0,2}' ||
+    config_error "R53DYN_READINESS_FAILURES must be 1 to 999 (failed checks in a row before deregistering): $readiness_failures"
+  matches "$readiness_timeout" '[1-9][0-9]{0,3}' ||
+    config_error "R53DYN_READINESS_TIMEOUT_SECONDS must be 1 to 9999: $readiness_timeout"
+  matches "$readiness_wait" '[0-9]{1,5}' || config_error "R53DYN_READINESS_WAIT_SECONDS must be 0 to 99999: $readiness_wait"
+  matches "$lock_wait" '[0-9]{1,4}' || config_error "R53DYN_LOCK_WAIT_SECONDS must be 0 to 9999: $lock_wait"
+  matches "$state_file" '/.*[^/]' || config_error "R53DYN_STATE_FILE must be an absolute file name: $state_file"
+  if [ -e "$state_file" ] && [ ! -f "$state_file" ]; then
+    config_error "R53DYN_STATE_FILE is not a regular file: $state_file"
+  fi
+  state_dir=${state_file%/*}
+  [ -n "$state_dir" ] || state_dir=/
+  if ! mkdir -p "$state_dir" 2>/dev/null || [ ! -w "$state_dir" ]; then
+    config_error "cannot write the readiness state in $state_dir (set R53DYN_STATE_FILE)"
+  fi
+  # Milestones of the wait and of a check need the time in seconds; every date we run on has %s.
+  matches "$(date +%s)" '[0-9]+' || config_error "date +%s does not print the time in seconds"
 }
 
 # Sets http_status ("000" when nothing answered) and http_body. Extra curl options come first.
@@ -311,6 +348,231 @@ send_message() {
   done
 }
 
+# Learns what the message for $action needs from metadata, asking only once per run.
+identify() {
+  if [ -z "$instance_id" ]; then
+    if [ "$platform" = ecs ]; then ecs_identity; else ec2_identity; fi
+  fi
+  if [ "$action" != deregister ] && [ "$addresses_known" = no ]; then
+    if [ "$platform" = ecs ]; then ecs_addresses; else ec2_addresses; fi
+    addresses_known=yes
+  fi
+}
+
+send() {
+  action=$1
+  identify
+  build_body
+  send_message
+}
+
+# ---- The readiness gate ------------------------------------------------------------------------------
+# The state file holds two lines, state=published|unpublished|withdrawn and failures=<failed checks in a
+# row>, and is only ever replaced whole (written aside, then renamed), so a killed run cannot leave half
+# of it. unpublished: taken out (or never put in) because of failed checks; a passing check registers.
+# withdrawn: deregistered on purpose (at shutdown); only register publishes again.
+
+now() { date +%s; }
+
+# Runs the readiness command once, under timeout(1) when there is one. Sets check_reason (its exit
+# status and the last line it printed, for the log) and returns whether it passed. Its output goes to a
+# file, not a pipe, so that a process it leaves behind cannot hold this script up; fd 9 (the lock) is
+# closed for it, so that such a process cannot hold the lock either.
+check_readiness() {
+  check_log="$state_file.check.$$"
+  check_started=$(now)
+  if command -v timeout >/dev/null 2>&1; then
+    timeout "$readiness_timeout" sh -c "$readiness_command" </dev/null >"$check_log" 2>&1 9>&-
+    check_status=$?
+  else
+    sh -c "$readiness_command" </dev/null >"$check_log" 2>&1 9>&-
+    check_status=$?
+  fi
+  check_took=$(($(now) - check_started))
+  check_last=$(sed -e '/^[[:space:]]*$/d' "$check_log" 2>/dev/null | tail -n 1 | cut -c 1-200)
+  rm -f "$check_log"
+  [ "$check_status" -ne 0 ] || return 0
+  # GNU timeout exits 124, busybox's 143 (killed by TERM), or 137 once it had to KILL.
+  case $check_status in
+    124 | 137 | 143)
+      if command -v timeout >/dev/null 2>&1 && [ "$check_took" -ge "$readiness_timeout" ]; then
+        check_reason="timed out after ${readiness_timeout}s"
+        return 1
+      fi
+      ;;
+  esac
+  check_reason="exit $check_status"
+  check_last=$(trim "$check_last")
+  if [ -n "$check_last" ]; then check_reason="$check_reason: $check_last"; fi
+  return 1
+}
+
+read_state() {
+  state=published
+  failures=0
+  if [ ! -e "$state_file" ]; then
+    # Before the gate was set up, the machine was published by register and heartbeat alike, and
+    # taking it as published means that failed checks take it out.
+    log "no readiness state in $state_file yet: taking the machine as published"
+    return 0
+  fi
+  read_state_value=''
+  read_failures_value=''
+  while IFS= read -r state_line || [ -n "$state_line" ]; do
+    case $state_line in
+      state=*) read_state_value=${state_line#state=} ;;
+      failures=*) read_failures_value=${state_line#failures=} ;;
+    esac
+  done <"$state_file"
+  case $read_state_value in
+    published | unpublished | withdrawn)
+      # No leading zeros: sh arithmetic would read 010 as octal.
+      if matches "$read_failures_value" '0|[1-9][0-9]{0,8}'; then
+        state=$read_state_value
+        failures=$read_failures_value
+        return 0
+      fi
+      ;;
+  esac
+  log "$state_file does not hold a readiness state: taking the machine as published"
+}
+
+write_state() {
+  state_tmp="$state_file.tmp.$$"
+  if printf '# r53dyn-register.sh readiness state; replaced whole on every run\nstate=%s\nfailures=%s\n' \
+    "$state" "$failures" >"$state_tmp" && mv -f "$state_tmp" "$state_file"; then
+    return 0
+  fi
+  rm -f "$state_tmp"
+  fail 6 "could not write the readiness state to $state_file"
+}
+
+# One run at a time reads and writes the state (two heartbeats, or a heartbeat and a deregister), so
+# that each check counts once and each transition is sent once. flock(1) when there is one, on fd 9 (the
+# kernel drops the lock when its holder dies); otherwise a symlink, which ln creates atomically, naming
+# its owner's pid so that a lock left by a killed run can be taken over. Waits up to lock_wait seconds.
+lock_state() {
+  lock_waited=0
+  if command -v flock >/dev/null 2>&1; then
+    lock_path="$state_file.lock"
+    command exec 9>>"$lock_path" || return 1
+    until flock -n 9; do
+      [ "$lock_waited" -lt "$lock_wait" ] || return 1
+      sleep 1
+      lock_waited=$((lock_waited + 1))
+    done
+    return 0
+  fi
+  lock_path="$state_file.lock"
+  until ln -s "$$" "$lock_path" 2>/dev/null; do
+    # POSIX has no readlink; ls -l shows the target after " -> ".
+    # shellcheck disable=SC2012
+    lock_owner=$(ls -ld "$lock_path" 2>/dev/null | sed -n 's/.* -> //p')
+    if matches "$lock_owner" '[0-9]+' && ! kill -0 "$lock_owner" 2>/dev/null; then
+      log "taking over $lock_path from process $lock_owner, which is gone"
+      rm -f "$lock_path"
+      continue
+    fi
+    [ "$lock_waited" -lt "$lock_wait" ] || return 1
+    sleep 1
+    lock_waited=$((lock_waited + 1))
+  done
+  lock_link_held=yes
+}
+
+log_state() { log "state: $state (failures: $failures)"; }
+
+# At boot: wait for the check with the sending backoff (R53DYN_RETRY_BASE_SECONDS, _MAX_SECONDS), at most
+# R53DYN_READINESS_WAIT_SECONDS in all; then register. On timeout send nothing, record unpublished (so
+# that the heartbeat registers once the check passes) and exit 5.
+gated_register() {
+  identify
+  wait_started=$(now)
+  deadline=$((wait_started + readiness_wait))
+  checks=1
+  while ! check_readiness; do
+    left=$((deadline - $(now)))
+    if [ "$left" -le 0 ]; then
+      lock_state || fail 6 "another run has held $lock_path for ${lock_wait}s; not ready, and the state is not recorded"
+      state=unpublished
+      failures=$checks
+      write_state
+      log_state
+      fail 5 "not ready after ${readiness_wait}s ($checks checks, last: $check_reason): $record not registered; the heartbeat registers it once the check passes"
+    fi
+    delay=$(backoff_delay "$checks")
+    delay=$(awk -v d="$delay" -v l="$left" 'BEGIN { if (d > l) d = l; printf "%.3f", d }')
+    log "readiness check $checks failed ($check_reason); next check in ${delay}s, ${left}s left"
+    sleep "$delay"
+    checks=$((checks + 1))
+  done
+  if [ "$checks" -gt 1 ]; then log "readiness check $checks passed after $(($(now) - wait_started))s"; fi
+  lock_state || fail 6 "another run has held $lock_path for ${lock_wait}s; ready, but nothing sent"
+  send register
+  state=published
+  failures=0
+  write_state
+  log_state
+}
+
+# Each heartbeat: published and passing sends a heartbeat; published and failing sends a heartbeat
+# until the R53DYN_READINESS_FAILURES-th failure in a row, which deregisters; unpublished sends nothing
+# until a check passes, which registers; withdrawn sends nothing.
+gated_heartbeat() {
+  lock_state || fail 6 "another run has held $lock_path for ${lock_wait}s: nothing checked or sent"
+  read_state
+  if check_readiness; then
+    if [ "$failures" -gt 0 ]; then log "readiness check passed after $failures failures in a row"; fi
+    failures=0
+    write_state
+    case $state in
+      published) send heartbeat ;;
+      unpublished)
+        send register
+        state=published
+        write_state
+        log_state
+        ;;
+      withdrawn) log 'withdrawn by deregister: nothing sent (register publishes again)' ;;
+    esac
+    exit 0
+  fi
+  failures=$((failures + 1))
+  write_state
+  case $state in
+    published)
+      if [ "$failures" -lt "$readiness_failures" ]; then
+        log "readiness check failed ($failures in a row, deregistering at $readiness_failures; $check_reason): still published"
+        send heartbeat
+      else
+        log "readiness check failed ($failures in a row, deregistering at $readiness_failures; $check_reason): deregistering"
+        send deregister
+        state=unpublished
+        write_state
+        log_state
+      fi
+      ;;
+    unpublished) log "readiness check failed ($failures in a row; $check_reason): not published, nothing sent" ;;
+    withdrawn) log "readiness check failed ($failures in a row; $check_reason): withdrawn by deregister, nothing sent" ;;
+  esac
+  exit 5
+}
+
+# Always sent, whatever the state says: at shutdown the machine must go, ready or not.
+gated_deregister() {
+  lock_state || log "another run has held $lock_path for ${lock_wait}s: deregistering anyway"
+  send deregister
+  state=withdrawn
+  failures=0
+  write_state
+  log_state
+}
+
+cleanup() {
+  if [ "$lock_link_held" = yes ]; then rm -f "$lock_path"; fi
+  if [ -n "$state_file" ]; then rm -f "$state_file.tmp.$$" "$state_file.check.$$"; fi
+}
+
 [ $# -eq 1 ] || usage
 action=$1
 case $action in
@@ -318,19 +580,27 @@ case $action in
   *) usage ;;
 esac
 
-load_env_file
-read_config
-
 instance_id=''
 ipv4=''
 ipv6=''
-if [ "$platform" = ecs ]; then
-  ecs_identity
-  [ "$action" = deregister ] || ecs_addresses
-else
-  ec2_identity
-  [ "$action" = deregister ] || ec2_addresses
-fi
+addresses_known=no
+state_file=''
+lock_link_held=no
 
-build_body
-send_message
+load_env_file
+read_config
+
+if [ -z "$readiness_command" ]; then
+  send "$action"
+  exit 0
+fi
+trap cleanup EXIT
+# sh runs the EXIT trap on exit, not on a signal; exiting on these makes it run (systemd stops with TERM).
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+case $action in
+  register) gated_register ;;
+  heartbeat) gated_heartbeat ;;
+  deregister) gated_deregister ;;
+esac

@@ -1,8 +1,18 @@
 // The real boot script against fake metadata servers and a stub `aws` that records its arguments.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   bootScriptPath,
   type FakeImds,
@@ -13,6 +23,7 @@ import {
   startFakeEcsMetadata,
   startFakeImds,
 } from '../helpers/fake-metadata';
+import { makeReadinessCheck, type ReadinessCheck, stateText } from '../helpers/readiness';
 
 const queueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/r53dyn-registrations';
 const instanceId = 'i-0123456789abcdef0';
@@ -468,5 +479,535 @@ describe('r53dyn-register.sh', () => {
         expect(awsCalls()).toEqual([]);
       },
     );
+  });
+
+  describe('readiness gate', () => {
+    let server: FakeImds;
+    let check: ReadinessCheck;
+    const line = (text: string) => `r53dyn-register: ${text}\n`;
+    const bodyOf = {
+      register: `{"v":1,"action":"register","record":"web.dyn.example.com","instanceId":"${instanceId}","ipv4":"203.0.113.10"}`,
+      heartbeat: `{"v":1,"action":"heartbeat","record":"web.dyn.example.com","instanceId":"${instanceId}","ipv4":"203.0.113.10"}`,
+      deregister: `{"v":1,"action":"deregister","record":"web.dyn.example.com","instanceId":"${instanceId}"}`,
+    };
+    const unhealthy = (n: number) => `exit 7: unhealthy (check ${n})`;
+
+    beforeEach(async () => {
+      server = await imds();
+      check = makeReadinessCheck(workDir);
+    });
+
+    function gateEnv(env: Record<string, string | undefined> = {}) {
+      return {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint,
+        R53DYN_READINESS_COMMAND: check.command,
+        R53DYN_STATE_FILE: check.stateFile,
+        ...env,
+      };
+    }
+
+    function bodies(calls: string[][]): string[] {
+      return calls.map((c) => c[c.indexOf('--message-body') + 1] ?? '');
+    }
+
+    /** One run, with the bodies that it gave the aws CLI. */
+    async function gate(action: string, env: Record<string, string | undefined> = {}) {
+      const before = awsCalls().length;
+      const result = await run(action, gateEnv(env));
+      return { ...result, sent: bodies(awsCalls().slice(before)) };
+    }
+
+    test('a passing check registers and records the machine as published', async () => {
+      check.setHealthy(true);
+
+      const result = await gate('register');
+
+      expect(result.status).toBe(0);
+      expect(result.sent).toEqual([bodyOf.register]);
+      expect(result.stdout).toBe(
+        `r53dyn-register: register web.dyn.example.com for ${instanceId} sent, message id msg-1\n`,
+      );
+      expect(result.stderr).toBe(line('state: published (failures: 0)'));
+      expect(check.state()).toBe(stateText('published', 0));
+      expect(check.runs()).toBe(1);
+      expect(readdirSync(dirname(check.stateFile)).sort()).toEqual([
+        'readiness.state',
+        'readiness.state.lock',
+      ]);
+    });
+
+    test('register waits for the check with a logged backoff, and sends nothing until it passes', async () => {
+      check.passFrom(3);
+      // Each check notes how many messages had been sent by then.
+      const seen = join(workDir, 'seen');
+      const command = `ls ${workDir} | grep -c '^call-' >>${seen}; ${check.command}`;
+
+      const result = await gate('register', {
+        R53DYN_READINESS_COMMAND: command,
+        R53DYN_READINESS_WAIT_SECONDS: '30',
+      });
+
+      expect(result.status).toBe(0);
+      expect(result.sent).toEqual([bodyOf.register]);
+      expect(readFileSync(seen, 'utf8')).toBe('0\n0\n0\n');
+      const lines = result.stderr.split('\n');
+      expect(lines).toHaveLength(5);
+      const waits = lines.slice(0, 2).map((l, i) => {
+        const m = l.match(
+          /^r53dyn-register: readiness check (\d) failed \((.*)\); next check in ([\d.]+)s, (\d+)s left$/,
+        );
+        expect(m?.slice(1, 3)).toEqual([String(i + 1), unhealthy(i + 1)]);
+        expect(Number(m?.[4])).toBeGreaterThanOrEqual(29);
+        expect(Number(m?.[4])).toBeLessThanOrEqual(30);
+        return Number(m?.[3]);
+      });
+      // The sending backoff: the n-th wait is d..2d, d = 0.01 * 2^(n-1).
+      expect(waits[0]).toBeGreaterThanOrEqual(0.01);
+      expect(waits[0]).toBeLessThanOrEqual(0.02);
+      expect(waits[1]).toBeGreaterThanOrEqual(0.02);
+      expect(waits[1]).toBeLessThanOrEqual(0.04);
+      expect(lines.slice(2)).toEqual([
+        expect.stringMatching(/^r53dyn-register: readiness check 3 passed after [01]s$/),
+        'r53dyn-register: state: published (failures: 0)',
+        '',
+      ]);
+      expect(check.state()).toBe(stateText('published', 0));
+    });
+
+    test('register that times out sends nothing and exits 5; the heartbeat registers once the check passes', async () => {
+      const result = await gate('register', {
+        R53DYN_READINESS_WAIT_SECONDS: '1',
+        R53DYN_RETRY_BASE_SECONDS: '0.2',
+      });
+
+      expect(result.status).toBe(5);
+      expect(result.sent).toEqual([]);
+      const checks = check.runs();
+      expect(checks).toBeGreaterThanOrEqual(2);
+      expect(result.stderr.split('\n').slice(-3)).toEqual([
+        `r53dyn-register: state: unpublished (failures: ${checks})`,
+        `r53dyn-register: not ready after 1s (${checks} checks, last: ${unhealthy(checks)}): ` +
+          'web.dyn.example.com not registered; the heartbeat registers it once the check passes',
+        '',
+      ]);
+      expect(check.state()).toBe(stateText('unpublished', checks));
+
+      const stillDown = await gate('heartbeat');
+
+      expect(stillDown.status).toBe(5);
+      expect(stillDown.sent).toEqual([]);
+      expect(stillDown.stderr).toBe(
+        line(
+          `readiness check failed (${checks + 1} in a row; ${unhealthy(checks + 1)}): not published, nothing sent`,
+        ),
+      );
+
+      check.setHealthy(true);
+      const recovered = await gate('heartbeat');
+
+      expect(recovered.status).toBe(0);
+      expect(recovered.sent).toEqual([bodyOf.register]);
+      expect(recovered.stderr).toBe(
+        line(`readiness check passed after ${checks + 1} failures in a row`) +
+          line('state: published (failures: 0)'),
+      );
+      expect(check.state()).toBe(stateText('published', 0));
+    });
+
+    test('heartbeats: N-1 failures keep the machine, the Nth deregisters, then nothing until a pass registers', async () => {
+      check.setHealthy(true);
+      expect((await gate('register')).status).toBe(0);
+      check.setHealthy(false);
+
+      const first = await gate('heartbeat');
+      const second = await gate('heartbeat');
+      const third = await gate('heartbeat');
+      const fourth = await gate('heartbeat');
+      check.setHealthy(true);
+      const fifth = await gate('heartbeat');
+      const sixth = await gate('heartbeat');
+
+      expect([first, second, third, fourth, fifth, sixth].map((r) => [r.status, r.sent])).toEqual([
+        [5, [bodyOf.heartbeat]],
+        [5, [bodyOf.heartbeat]],
+        [5, [bodyOf.deregister]],
+        [5, []],
+        [0, [bodyOf.register]],
+        [0, [bodyOf.heartbeat]],
+      ]);
+      expect(first.stderr).toBe(
+        line(`readiness check failed (1 in a row, deregistering at 3; ${unhealthy(2)}): still published`),
+      );
+      expect(second.stderr).toBe(
+        line(`readiness check failed (2 in a row, deregistering at 3; ${unhealthy(3)}): still published`),
+      );
+      expect(third.stderr).toBe(
+        line(`readiness check failed (3 in a row, deregistering at 3; ${unhealthy(4)}): deregistering`) +
+          line('state: unpublished (failures: 3)'),
+      );
+      expect(third.stdout).toBe(
+        `r53dyn-register: deregister web.dyn.example.com for ${instanceId} sent, message id msg-4\n`,
+      );
+      expect(fourth.stderr).toBe(
+        line(`readiness check failed (4 in a row; ${unhealthy(5)}): not published, nothing sent`),
+      );
+      expect(fourth.stdout).toBe('');
+      expect(fifth.stderr).toBe(
+        line('readiness check passed after 4 failures in a row') + line('state: published (failures: 0)'),
+      );
+      expect(sixth.stderr).toBe('');
+      expect(check.state()).toBe(stateText('published', 0));
+    });
+
+    test('a flapping check never sends a deregistration twice', async () => {
+      check.writeState('published', 0);
+      // N = 2: a pass resets the count, so only two failures in a row deregister.
+      const healthy = [false, true, false, true, false, false, false, false, true, false, true];
+
+      const sent: string[][] = [];
+      for (const h of healthy) {
+        check.setHealthy(h);
+        const result = await gate('heartbeat', { R53DYN_READINESS_FAILURES: '2' });
+        expect(result.status).toBe(h ? 0 : 5);
+        sent.push(result.sent);
+      }
+
+      const { register, heartbeat, deregister } = bodyOf;
+      expect(sent).toEqual([
+        [heartbeat],
+        [heartbeat],
+        [heartbeat],
+        [heartbeat],
+        [heartbeat],
+        [deregister],
+        [],
+        [],
+        [register],
+        [heartbeat],
+        [heartbeat],
+      ]);
+      expect(check.state()).toBe(stateText('published', 0));
+    });
+
+    test('deregister is always sent, runs no check, and heartbeats then send nothing until register', async () => {
+      check.writeState('unpublished', 5);
+
+      const result = await gate('deregister');
+
+      expect(result.status).toBe(0);
+      expect(result.sent).toEqual([bodyOf.deregister]);
+      expect(result.stderr).toBe(line('state: withdrawn (failures: 0)'));
+      expect(check.runs()).toBe(0);
+      expect(check.state()).toBe(stateText('withdrawn', 0));
+
+      check.setHealthy(true);
+      const passing = await gate('heartbeat');
+      check.setHealthy(false);
+      const failing = await gate('heartbeat');
+      check.setHealthy(true);
+      const registered = await gate('register');
+
+      expect(passing.status).toBe(0);
+      expect(passing.sent).toEqual([]);
+      expect(passing.stderr).toBe(line('withdrawn by deregister: nothing sent (register publishes again)'));
+      expect(failing.status).toBe(5);
+      expect(failing.sent).toEqual([]);
+      expect(failing.stderr).toBe(
+        line(`readiness check failed (1 in a row; ${unhealthy(2)}): withdrawn by deregister, nothing sent`),
+      );
+      expect(registered.sent).toEqual([bodyOf.register]);
+      expect(check.state()).toBe(stateText('published', 0));
+    });
+
+    test('without a state file the machine is taken as published, so failures take it out', async () => {
+      const result = await gate('heartbeat', { R53DYN_READINESS_FAILURES: '1' });
+
+      expect(result.status).toBe(5);
+      expect(result.sent).toEqual([bodyOf.deregister]);
+      expect(result.stderr).toBe(
+        line(`no readiness state in ${check.stateFile} yet: taking the machine as published`) +
+          line(`readiness check failed (1 in a row, deregistering at 1; ${unhealthy(1)}): deregistering`) +
+          line('state: unpublished (failures: 1)'),
+      );
+      expect(check.state()).toBe(stateText('unpublished', 1));
+    });
+
+    test.each([
+      ['an unknown state', 'state=perhaps\nfailures=2\n'],
+      ['a count with a leading zero (which sh would read as octal)', 'state=unpublished\nfailures=010\n'],
+      ['no count', 'state=unpublished\n'],
+    ])('a state file with %s is taken as published and rewritten', async (_what, text) => {
+      mkdirSync(dirname(check.stateFile), { recursive: true });
+      writeFileSync(check.stateFile, text);
+      check.setHealthy(true);
+
+      const result = await gate('heartbeat');
+
+      expect(result.status).toBe(0);
+      expect(result.sent).toEqual([bodyOf.heartbeat]);
+      expect(result.stderr).toBe(
+        line(`${check.stateFile} does not hold a readiness state: taking the machine as published`),
+      );
+      expect(check.state()).toBe(stateText('published', 0));
+    });
+
+    test('a check that outlives R53DYN_READINESS_TIMEOUT_SECONDS is killed and counts as failed', async () => {
+      check.writeState('published', 0);
+
+      const result = await gate('heartbeat', {
+        R53DYN_READINESS_COMMAND: 'echo starting; sleep 5',
+        R53DYN_READINESS_TIMEOUT_SECONDS: '1',
+      });
+
+      expect(result.status).toBe(5);
+      expect(result.stderr).toBe(
+        line('readiness check failed (1 in a row, deregistering at 3; timed out after 1s): still published'),
+      );
+      expect(result.sent).toEqual([bodyOf.heartbeat]);
+    });
+
+    test('a check cannot keep the lock through a process it leaves behind', async () => {
+      check.writeState('published', 0);
+      const env = { R53DYN_READINESS_COMMAND: 'sleep 3 & true', R53DYN_LOCK_WAIT_SECONDS: '0' };
+
+      const first = await gate('heartbeat', env);
+      const second = await gate('heartbeat', env);
+
+      expect([first.status, second.status]).toEqual([0, 0]);
+      expect([...first.sent, ...second.sent]).toEqual([bodyOf.heartbeat, bodyOf.heartbeat]);
+    });
+
+    test('a deregistration that could not be sent is sent again by the next heartbeat', async () => {
+      check.writeState('published', 2);
+
+      const failed = await gate('heartbeat', { STUB_AWS_FAILURES: '1', R53DYN_MAX_ATTEMPTS: '1' });
+
+      expect(failed.status).toBe(4);
+      expect(failed.sent).toEqual([bodyOf.deregister]);
+      expect(check.state()).toBe(stateText('published', 3));
+
+      const retried = await gate('heartbeat', { STUB_AWS_FAILURES: '1' });
+
+      expect(retried.status).toBe(5);
+      expect(retried.sent).toEqual([bodyOf.deregister]);
+      expect(retried.stdout).toContain('message id msg-2');
+      expect(check.state()).toBe(stateText('unpublished', 4));
+    });
+
+    /** Two heartbeats at once, one failure short of the limit, with checks slow enough to overlap. */
+    async function twoHeartbeatsAtOnce(env: Record<string, string | undefined> = {}) {
+      check.writeState('published', 2);
+      check.delay(0.5);
+
+      const results = await Promise.all([run('heartbeat', gateEnv(env)), run('heartbeat', gateEnv(env))]);
+
+      expect(results.map((r) => r.status)).toEqual([5, 5]);
+      expect(bodies(awsCalls())).toEqual([bodyOf.deregister]);
+      const stderr = results.map((r) => r.stderr).sort();
+      expect(stderr).toEqual([
+        expect.stringMatching(
+          /^r53dyn-register: readiness check failed \(3 in a row, deregistering at 3; exit 7: unhealthy \(check [12]\)\): deregistering\nr53dyn-register: state: unpublished \(failures: 3\)\n$/,
+        ),
+        expect.stringMatching(
+          /^r53dyn-register: readiness check failed \(4 in a row; exit 7: unhealthy \(check [12]\)\): not published, nothing sent\n$/,
+        ),
+      ]);
+      expect(check.runs()).toBe(2);
+      expect(check.state()).toBe(stateText('unpublished', 4));
+    }
+
+    test('two heartbeats at once take turns (flock): one deregistration, both failures counted', async () => {
+      await twoHeartbeatsAtOnce();
+
+      expect(existsSync(`${check.stateFile}.lock`)).toBe(true);
+    });
+
+    describe('without flock', () => {
+      let bin: string;
+
+      beforeEach(() => {
+        // Everything on this machine's PATH except flock, so the script falls back to its symlink lock.
+        bin = join(workDir, 'no-flock-bin');
+        mkdirSync(bin);
+        for (const dir of (process.env.PATH ?? '').split(':')) {
+          if (!dir || !existsSync(dir)) continue;
+          for (const name of readdirSync(dir)) {
+            if (name === 'flock' || existsSync(join(bin, name))) continue;
+            symlinkSync(join(dir, name), join(bin, name));
+          }
+        }
+      });
+
+      test('two heartbeats at once take turns (symlink lock), which is gone afterwards', async () => {
+        await twoHeartbeatsAtOnce({ PATH: `${stubDir}:${bin}` });
+
+        expect(existsSync(`${check.stateFile}.lock`)).toBe(false);
+      });
+
+      test('a lock left by a run that is gone is taken over', async () => {
+        check.writeState('published', 0);
+        check.setHealthy(true);
+        symlinkSync('99999999', `${check.stateFile}.lock`);
+
+        const result = await gate('heartbeat', { PATH: `${stubDir}:${bin}`, R53DYN_LOCK_WAIT_SECONDS: '0' });
+
+        expect(result.status).toBe(0);
+        expect(result.sent).toEqual([bodyOf.heartbeat]);
+        expect(result.stderr).toBe(
+          line(`taking over ${check.stateFile}.lock from process 99999999, which is gone`),
+        );
+      });
+    });
+
+    describe('while another run holds the lock', () => {
+      let holder: ReturnType<typeof spawn>;
+      const lock = () => `${check.stateFile}.lock`;
+
+      beforeEach(async () => {
+        mkdirSync(dirname(check.stateFile), { recursive: true });
+        holder = spawn('flock', [lock(), 'sleep', '30'], { stdio: 'ignore' });
+        // Held once a non-blocking attempt fails.
+        for (let i = 0; i < 100; i++) {
+          try {
+            execFileSync('flock', ['-n', lock(), 'true']);
+          } catch {
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        throw new Error('the test could not take the lock');
+      });
+
+      afterEach(() => {
+        holder.kill();
+      });
+
+      test('a heartbeat gives up after R53DYN_LOCK_WAIT_SECONDS with exit 6, checking and sending nothing', async () => {
+        check.writeState('published', 0);
+
+        const result = await gate('heartbeat', { R53DYN_LOCK_WAIT_SECONDS: '1' });
+
+        expect(result.status).toBe(6);
+        expect(result.stderr).toBe(line(`another run has held ${lock()} for 1s: nothing checked or sent`));
+        expect(result.sent).toEqual([]);
+        expect(check.runs()).toBe(0);
+        expect(check.state()).toBe(stateText('published', 0));
+      });
+
+      test('a deregister is sent anyway', async () => {
+        const result = await gate('deregister', { R53DYN_LOCK_WAIT_SECONDS: '1' });
+
+        expect(result.status).toBe(0);
+        expect(result.sent).toEqual([bodyOf.deregister]);
+        expect(result.stderr).toBe(
+          line(`another run has held ${lock()} for 1s: deregistering anyway`) +
+            line('state: withdrawn (failures: 0)'),
+        );
+      });
+    });
+
+    test.each([
+      [
+        'a non-numeric R53DYN_READINESS_FAILURES',
+        { R53DYN_READINESS_FAILURES: 'three' },
+        'R53DYN_READINESS_FAILURES must be 1 to 999 (failed checks in a row before deregistering): three',
+      ],
+      [
+        'R53DYN_READINESS_FAILURES=0',
+        { R53DYN_READINESS_FAILURES: '0' },
+        'R53DYN_READINESS_FAILURES must be 1 to 999 (failed checks in a row before deregistering): 0',
+      ],
+      [
+        'a negative R53DYN_READINESS_FAILURES',
+        { R53DYN_READINESS_FAILURES: '-1' },
+        'R53DYN_READINESS_FAILURES must be 1 to 999 (failed checks in a row before deregistering): -1',
+      ],
+      [
+        'R53DYN_READINESS_TIMEOUT_SECONDS=0',
+        { R53DYN_READINESS_TIMEOUT_SECONDS: '0' },
+        'R53DYN_READINESS_TIMEOUT_SECONDS must be 1 to 9999: 0',
+      ],
+      [
+        'a fractional R53DYN_READINESS_WAIT_SECONDS',
+        { R53DYN_READINESS_WAIT_SECONDS: '1.5' },
+        'R53DYN_READINESS_WAIT_SECONDS must be 0 to 99999: 1.5',
+      ],
+      [
+        'a word for R53DYN_LOCK_WAIT_SECONDS',
+        { R53DYN_LOCK_WAIT_SECONDS: 'long' },
+        'R53DYN_LOCK_WAIT_SECONDS must be 0 to 9999: long',
+      ],
+      [
+        'a relative R53DYN_STATE_FILE',
+        { R53DYN_STATE_FILE: 'readiness.state' },
+        'R53DYN_STATE_FILE must be an absolute file name: readiness.state',
+      ],
+    ])('exits 2 with %s, before asking metadata or running the check', async (_what, env, message) => {
+      const result = await gate('heartbeat', env);
+
+      expect(result.status).toBe(2);
+      expect(result.stderr).toBe(line(message));
+      expect(server.requests).toEqual([]);
+      expect(result.sent).toEqual([]);
+      expect(check.runs()).toBe(0);
+    });
+
+    test('exits 2 when the state file is a folder, or its folder cannot be made', async () => {
+      writeFileSync(join(workDir, 'plain-file'), '');
+
+      const folder = await gate('heartbeat', { R53DYN_STATE_FILE: workDir });
+      const blocked = await gate('heartbeat', {
+        R53DYN_STATE_FILE: join(workDir, 'plain-file', 'readiness.state'),
+      });
+
+      expect([folder.status, blocked.status]).toEqual([2, 2]);
+      expect(folder.stderr).toBe(line(`R53DYN_STATE_FILE is not a regular file: ${workDir}`));
+      expect(blocked.stderr).toBe(
+        line(`cannot write the readiness state in ${join(workDir, 'plain-file')} (set R53DYN_STATE_FILE)`),
+      );
+      expect(check.runs()).toBe(0);
+    });
+
+    test.each([
+      ['unset', undefined],
+      ['blank', '  '],
+    ])(
+      'with the command %s, nothing changes: no check, no state, gate settings unread',
+      async (_what, command) => {
+        const result = await gate('heartbeat', {
+          R53DYN_READINESS_COMMAND: command,
+          R53DYN_READINESS_FAILURES: 'three',
+        });
+
+        expect(result.status).toBe(0);
+        expect(result.sent).toEqual([bodyOf.heartbeat]);
+        expect(result.stderr).toBe('');
+        expect(existsSync(dirname(check.stateFile))).toBe(false);
+        expect(check.runs()).toBe(0);
+      },
+    );
+
+    test('reads the command from the env file, as systemd does', async () => {
+      const envFile = join(workDir, 'r53dyn.env');
+      writeFileSync(
+        envFile,
+        [
+          `R53DYN_READINESS_COMMAND="${check.command} --quiet"`,
+          'R53DYN_READINESS_FAILURES=1',
+          `R53DYN_STATE_FILE=${check.stateFile}`,
+        ].join('\n'),
+      );
+      check.writeState('published', 0);
+
+      const result = await gate('heartbeat', {
+        R53DYN_ENV_FILE: envFile,
+        R53DYN_READINESS_COMMAND: undefined,
+        R53DYN_STATE_FILE: undefined,
+      });
+
+      expect(result.status).toBe(5);
+      expect(result.sent).toEqual([bodyOf.deregister]);
+      expect(check.state()).toBe(stateText('unpublished', 1));
+    });
   });
 });
