@@ -1,7 +1,7 @@
 // The allowlist (SPEC §2) is the only thing that grants write access to a zone, so it fails closed:
 // a missing list allows nothing, and anything unexpected is an error rather than a guess.
 import { z } from 'zod';
-import type { Allowlist } from './model';
+import type { Allowlist, ZoneRule } from './model';
 import { normaliseZoneSuffix } from './names';
 
 export class AllowlistError extends Error {
@@ -66,4 +66,31 @@ export function parseAllowlist(raw: unknown): Allowlist {
   throw new AllowlistError(
     result.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`),
   );
+}
+
+/**
+ * A zone's entry as the stack writes it to SSM and as the planner hands it to the workflow (docs/design.md §6):
+ * what the workflow needs to check a record, per record, with JSONPath. The workflow refuses a round whose
+ * entry differs from the one in SSM, so one function writes both.
+ */
+export interface ZoneEntry {
+  hostedZoneId: string;
+  suffix: string;
+  ttl: number;
+  maxValuesPerRecord: number;
+  /** for each address slot type, [type] when the zone serves it, [] when it does not */
+  slotTypes: { A: string[]; AAAA: string[] };
+}
+
+export function zoneEntry(zone: ZoneRule): ZoneEntry {
+  return {
+    hostedZoneId: zone.hostedZoneId,
+    suffix: zone.suffix,
+    ttl: zone.ttl,
+    maxValuesPerRecord: zone.maxValuesPerRecord,
+    slotTypes: {
+      A: zone.types.includes('A') ? ['A'] : [],
+      AAAA: zone.types.includes('AAAA') ? ['AAAA'] : [],
+    },
+  };
 }

@@ -3,6 +3,13 @@
 // in a fixed order and the first failure is reported with a stable code that operators can match on.
 import { z } from 'zod';
 import { type AddressScope, ipv4Scope, ipv6Scope, isPublishable, parseIpv4, parseIpv6 } from './addresses';
+import {
+  EC2_EVENT_SOURCE,
+  EC2_GONE_STATES,
+  EC2_STATE_CHANGE,
+  MESSAGE_BODY_LIMIT_BYTES,
+  type ReasonCode,
+} from './contract';
 import type { Allowlist, InstanceGone, Message, Registration, Rejection, Sweep, ZoneRule } from './model';
 import { normaliseRecordName, zoneForRecord } from './names';
 
@@ -12,43 +19,51 @@ export interface MessageContext {
   sentAt: number;
   /** SQS SenderId: the IAM identity that sent the message */
   senderId?: string;
+  /**
+   * The queue it came through. Only the stack's EventBridge rules can write to the events queue, so EC2 events
+   * and sweeps are believed from there alone (docs/design.md §7).
+   */
+  queue: 'registrations' | 'events';
 }
+
+/**
+ * Sender binding (docs/design.md §7): a registration for instance X is accepted only from a session of an
+ * allowed instance role whose session name is X. Off where the sender cannot be known (LocalStack).
+ */
+export type SenderBinding = { instanceRoleIds: readonly string[] } | false;
 
 export interface ParseOptions {
   allowlist: Allowlist;
-  /** When true, a registration is accepted only from the instance or task it names (see senderProblem). */
-  senderBinding: boolean;
+  senderBinding: SenderBinding;
 }
 
-/** Every code a Rejection reason can start with, stable so that operators and alarms can match on them. */
-export const rejectionCodes = [
-  'too-large',
-  'not-json',
-  'too-deep',
-  'not-an-object',
-  'bad-version',
-  'unknown-action',
-  'unknown-field',
-  'missing-field',
-  'wrong-type',
-  'bad-instance-id',
-  'missing-sender',
-  'sender-not-instance',
-  'sender-mismatch',
-  'sender-is-instance',
-  'bad-record-name',
-  'reserved-record-name',
-  'record-not-allowed',
-  'missing-address',
-  'bad-ipv4',
-  'bad-ipv6',
-  'address-type-not-allowed',
-  'non-public-address',
-  'unknown-event',
-  'ec2-state-ignored',
-] as const;
-
-export type RejectionCode = (typeof rejectionCodes)[number];
+export type RejectionCode = Extract<
+  ReasonCode,
+  | 'too-large'
+  | 'not-json'
+  | 'too-deep'
+  | 'not-an-object'
+  | 'bad-version'
+  | 'unknown-action'
+  | 'unknown-field'
+  | 'missing-field'
+  | 'wrong-type'
+  | 'bad-instance-id'
+  | 'missing-sender'
+  | 'sender-not-instance'
+  | 'sender-mismatch'
+  | 'bad-record-name'
+  | 'reserved-record-name'
+  | 'record-not-allowed'
+  | 'missing-address'
+  | 'bad-ipv4'
+  | 'bad-ipv6'
+  | 'address-type-not-allowed'
+  | 'non-public-address'
+  | 'unknown-event'
+  | 'ec2-state-ignored'
+  | 'event-not-trusted'
+>;
 
 export function isRejection(x: Message | Rejection): x is Rejection {
   return 'reason' in x;
@@ -88,20 +103,20 @@ type Document = Record<string, unknown>;
 function readMessage(body: string, context: MessageContext, options: ParseOptions): Message {
   const document = readDocument(body);
   const looksLikeEvent = ['source', 'detail-type', 'detail'].some((key) => Object.hasOwn(document, key));
-  if (looksLikeEvent && !Object.hasOwn(document, 'v')) return readEc2Event(document, context, options);
+  if (looksLikeEvent && !Object.hasOwn(document, 'v')) return readEc2Event(document, context);
   if (!Object.hasOwn(document, 'v')) fail('missing-field', 'v is required');
   if (document.v !== 1) fail('bad-version', `v must be the number 1, got ${show(document.v)}`);
   const action = document.action;
   if (action === undefined) fail('missing-field', 'action is required');
   if (typeof action !== 'string') fail('wrong-type', `action must be a string, got ${typeName(action)}`);
-  if (action === 'sweep') return readSweep(document, context, options);
+  if (action === 'sweep') return readSweep(document, context);
   if (action === 'register' || action === 'deregister' || action === 'heartbeat') {
     return readRegistration(document, context, options);
   }
   return fail('unknown-action', `action ${show(action)} is not register, deregister, heartbeat or sweep`);
 }
 
-const maxBodyBytes = 4096;
+const maxBodyBytes = MESSAGE_BODY_LIMIT_BYTES;
 // A registration is flat and an EC2 event nests two levels; anything deeper is not ours.
 const maxDepth = 4;
 const utf8 = new TextEncoder();
@@ -132,9 +147,9 @@ function isDocument(value: unknown): value is Document {
 
 const sweepSchema = z.strictObject({ v: z.literal(1), action: z.literal('sweep') });
 
-function readSweep(document: Document, context: MessageContext, options: ParseOptions): Sweep {
+function readSweep(document: Document, context: MessageContext): Sweep {
   checkShape(sweepSchema, document);
-  if (options.senderBinding) checkScheduledSender(context.senderId);
+  checkEventQueue(context, 'a sweep');
   return { kind: 'sweep', messageId: context.messageId, sentAt: context.sentAt };
 }
 
@@ -158,7 +173,7 @@ function readRegistration(document: Document, context: MessageContext, options: 
       `instanceId ${show(fields.instanceId)} is neither an EC2 instance id (i- and 8 or 17 hex digits) nor an ECS task id (32 hex digits)`,
     );
   }
-  if (options.senderBinding) checkInstanceSender(context.senderId, fields.instanceId);
+  if (options.senderBinding) checkInstanceSender(context.senderId, fields.instanceId, options.senderBinding);
   const named = normaliseRecordName(fields.record);
   if (!named.ok) fail(named.problem.code, `record ${show(fields.record)} ${named.problem.detail}`);
   const zone = zoneForRecord(options.allowlist, named.name);
@@ -240,19 +255,17 @@ const ec2EventSchema = z.strictObject({
   detail: z.looseObject({ 'instance-id': z.string(), state: z.string() }),
 });
 
-const ec2Source = 'aws.ec2';
-const ec2StateChange = 'EC2 Instance State-change Notification';
-const goneStates: ReadonlySet<string> = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
+const goneStates: ReadonlySet<string> = new Set(EC2_GONE_STATES);
 
-function readEc2Event(document: Document, context: MessageContext, options: ParseOptions): InstanceGone {
+function readEc2Event(document: Document, context: MessageContext): InstanceGone {
   const event = checkShape(ec2EventSchema, document);
-  if (event.source !== ec2Source || event['detail-type'] !== ec2StateChange) {
+  if (event.source !== EC2_EVENT_SOURCE || event['detail-type'] !== EC2_STATE_CHANGE) {
     fail(
       'unknown-event',
-      `source ${show(event.source)} with detail-type ${show(event['detail-type'])} is not an ${ec2StateChange}`,
+      `source ${show(event.source)} with detail-type ${show(event['detail-type'])} is not an ${EC2_STATE_CHANGE}`,
     );
   }
-  if (options.senderBinding) checkScheduledSender(context.senderId);
+  checkEventQueue(context, 'an EC2 event');
   const instanceId = event.detail['instance-id'];
   if (!ec2InstanceId.test(instanceId)) {
     fail('bad-instance-id', `detail.instance-id ${show(instanceId)} is not an EC2 instance id`);
@@ -264,35 +277,40 @@ function readEc2Event(document: Document, context: MessageContext, options: Pars
 }
 
 // Instance-profile and ECS task-role credentials are role sessions, and SQS reports them as
-// `<role unique id>:<session name>`; EC2 and ECS set the session name to the instance or task id.
-const roleSession = /^AROA[A-Z0-9]{12,124}:([\w+=,.@-]{2,64})$/;
+// `<role unique id>:<session name>`; EC2 and ECS set the session name to the instance or task id. Anyone who
+// may assume the role can pick a session name, so the role itself must be one that only instances and tasks
+// can assume: the stack's instance role, or a role the operator lists with its id (docs/design.md §7).
+const roleSession = /^(AROA[A-Z0-9]{12,124}):([\w+=,.@-]{2,64})$/;
 
-function sessionName(senderId: string): string | undefined {
-  return roleSession.exec(senderId)?.[1];
+/** The role id and session name of a role-session SenderId. */
+export function roleSessionOf(senderId: string): { roleId: string; session: string } | undefined {
+  const match = roleSession.exec(senderId);
+  return match ? { roleId: match[1] ?? '', session: match[2] ?? '' } : undefined;
 }
 
-function checkInstanceSender(senderId: string | undefined, instanceId: string): void {
+function checkInstanceSender(
+  senderId: string | undefined,
+  instanceId: string,
+  binding: { instanceRoleIds: readonly string[] },
+): void {
   if (senderId === undefined || senderId === '')
     fail('missing-sender', 'no SenderId to bind the instance to');
-  const session = sessionName(senderId);
-  if (session === undefined) {
-    fail('sender-not-instance', `sender ${show(senderId)} is not an instance or task role session`);
+  const sender = roleSessionOf(senderId);
+  if (sender === undefined || !binding.instanceRoleIds.includes(sender.roleId)) {
+    fail('sender-not-instance', `sender ${show(senderId)} is not a session of an allowed instance role`);
   }
-  if (session !== instanceId) {
+  if (sender.session !== instanceId) {
     fail('sender-mismatch', `sender ${show(senderId)} may not register for instanceId ${show(instanceId)}`);
   }
 }
 
-// EC2 events and sweeps come from EventBridge or a schedule; were an instance able to send them, it
-// could deregister every other instance.
-function checkScheduledSender(senderId: string | undefined): void {
-  if (senderId === undefined || senderId === '')
-    fail('missing-sender', 'no SenderId to check the event source');
-  const session = sessionName(senderId);
-  if (session !== undefined && (ec2InstanceId.test(session) || ecsTaskId.test(session))) {
+// Were EC2 events and sweeps believed from any sender of the registrations queue, any principal allowed to
+// send there could deregister every machine.
+function checkEventQueue(context: MessageContext, what: string): void {
+  if (context.queue !== 'events') {
     fail(
-      'sender-is-instance',
-      `sender ${show(senderId)} is an instance or task and may send only registrations`,
+      'event-not-trusted',
+      `${what} is accepted only from the events queue, which only EventBridge can write`,
     );
   }
 }

@@ -1,7 +1,7 @@
 // The domain types shared by the pure core (no AWS SDK, no process.env, no clock).
 // Route 53 shapes are declared here structurally, so the core never imports the SDK.
 
-/** One allowlisted zone (SPEC §2), after validation and normalisation. */
+/** One allowlisted zone (docs/design.md §6), after validation and normalisation. */
 export interface ZoneRule {
   hostedZoneId: string;
   /** lower case, no trailing dot; records must be strictly below it, on a label boundary */
@@ -20,32 +20,34 @@ export interface Allowlist {
 
 export type RecordType = 'A' | 'AAAA';
 
-/** A registration message after validation (SPEC §1). `record` is lower case with a trailing dot. */
-export interface Registration {
-  kind: 'register' | 'deregister' | 'heartbeat';
+/** What every accepted message carries besides its meaning: who sent it, when, under which SQS id. */
+export interface Envelope {
   messageId: string;
+  /** SQS SentTimestamp, ms: the only clock that orders messages */
+  sentAt: number;
+  /** SQS SenderId of the original message, kept for dead letters and redrive (docs/design.md §3.2) */
+  senderId?: string;
+}
+
+/** A registration message after validation (docs/design.md §3.1). `record` is lower case with a trailing dot. */
+export interface Registration extends Envelope {
+  kind: 'register' | 'deregister' | 'heartbeat';
   record: string;
   hostedZoneId: string;
   instanceId: string;
   ipv4?: string;
   ipv6?: string;
-  /** SQS SentTimestamp, ms: the only clock that orders messages */
-  sentAt: number;
 }
 
 /** An EC2 state-change event meaning "this instance is gone from every record". */
-export interface InstanceGone {
+export interface InstanceGone extends Envelope {
   kind: 'instance-gone';
-  messageId: string;
   instanceId: string;
-  sentAt: number;
 }
 
 /** Drop expired leases and old tombstones everywhere. */
-export interface Sweep {
+export interface Sweep extends Envelope {
   kind: 'sweep';
-  messageId: string;
-  sentAt: number;
 }
 
 export type Message = Registration | InstanceGone | Sweep;
@@ -62,6 +64,9 @@ export interface RecordSet {
   Type: string;
   TTL?: number;
   ResourceRecords?: { Value: string }[];
+  /** read so that an alias or a routing-policy set is refused, never written */
+  AliasTarget?: { DNSName: string };
+  SetIdentifier?: string;
 }
 
 export interface Change {

@@ -15,19 +15,17 @@
 //
 // Anything else beside them (an MX or TXT at the record, an A at the registry, records of other names,
 // delegations elsewhere in the zone) is no conflict: a neighbour's trouble is not ours.
+import type { ReasonCode } from './contract';
 import type { RecordSet } from './model';
 
-/** The code every reason of this module starts with. */
-export const NAME_CONFLICT = 'name-conflict';
+/** The code every reason of this module starts with (handlers/core/contract.ts). */
+export const NAME_CONFLICT: ReasonCode = 'name-conflict';
 
 /**
  * A record set as read from Route 53. SetIdentifier and AliasTarget are optional: without them a routing
  * policy shows as several sets of one type and an alias as a set without ResourceRecords.
  */
-export interface ReadRecordSet extends RecordSet {
-  SetIdentifier?: string;
-  AliasTarget?: { DNSName: string };
-}
+export type ReadRecordSet = RecordSet;
 
 /** What was read at and around one managed record. Names are fully qualified, with the trailing dot. */
 export interface NameView {

@@ -1,9 +1,8 @@
 // DNS names as r53dyn accepts them: plain lower-case LDH labels (plus `_`), nothing Route 53 would
 // read differently from us. Route 53 treats `*` as a wildcard and `\ooo` as an octal escape, so a name
 // holding either could write a record other than the one that was validated.
+import { REGISTRY_LABEL } from './contract';
 import type { Allowlist, ZoneRule } from './model';
-
-export const registryLabel = '_r53dyn';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
@@ -13,7 +12,7 @@ const nonAscii = /[^ -~]/;
 const maxNameOctets = 253;
 const maxLabelOctets = 63;
 // The registry TXT lives at `_r53dyn.<record>`, which must itself be a valid name.
-const maxRecordOctets = maxNameOctets - registryLabel.length - 1;
+const maxRecordOctets = maxNameOctets - REGISTRY_LABEL.length - 1;
 
 export type NameProblemCode = 'bad-record-name' | 'reserved-record-name';
 
@@ -28,10 +27,10 @@ export type NameResult = { ok: true; name: string } | { ok: false; problem: Name
 export function normaliseRecordName(raw: string): NameResult {
   const checked = checkName(raw, maxRecordOctets, ' (253 less room for the _r53dyn. registry prefix)');
   if (!checked.ok) return checked;
-  if (checked.name.split('.')[0] === registryLabel) {
+  if (checked.name.startsWith(REGISTRY_LABEL)) {
     return reject(
       'reserved-record-name',
-      `starts with the label ${registryLabel}, which is reserved for the registry`,
+      `starts with ${REGISTRY_LABEL}: first labels starting so are reserved for r53dyn's own records`,
     );
   }
   return { ok: true, name: `${checked.name}.` };
@@ -95,9 +94,6 @@ export function relativeName(fqdn: string, zone: ZoneRule): string {
   if (!name.endsWith(`.${zone.suffix}`)) throw new RangeError(`${fqdn} is not below ${zone.suffix}`);
   return name.slice(0, -zone.suffix.length - 1);
 }
-
-/** Where the ownership TXT of a record lives (SPEC §3); the registry codec owns the name. */
-export { registryName } from './registry';
 
 function withoutTrailingDot(name: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name;

@@ -1,10 +1,12 @@
-// The ownership registry codec (SPEC §3): one quoted TXT string per owner entry, kept beside each record
-// under `_r53dyn.<record>`, so Route 53 itself is the only database.
+// The ownership registry codec: one quoted TXT string per owner entry, kept beside each record
+// under `_r53dyn.<record>`, so Route 53 itself is the only database (docs/design.md §3.3).
 //
 //   "r53dyn=1;o=<ownerId>;i=<instanceId>[;4=<ipv4>][;6=<ipv6>];t=<ms>;s=up|gone"
 //
 // The field order is fixed: a string is ours only if it re-encodes to exactly itself, so anything else
 // (another stack's entries, a hand-written note, a future version) is kept verbatim as foreign.
+
+import { GONE_LIST_LABEL, OWNER_ID_PATTERN, OWNER_ID_RULE, REGISTRY_PREFIX } from './contract';
 
 export interface OwnerEntry {
   instanceId: string;
@@ -14,25 +16,29 @@ export interface OwnerEntry {
   state: 'up' | 'gone';
 }
 
-export const REGISTRY_PREFIX = '_r53dyn.';
-
-const OWNER_ID = /^[a-z0-9-]+$/;
-
-const ENTRY =
-  /^"r53dyn=1;o=([a-z0-9-]+);i=([A-Za-z0-9-]+)(?:;4=([0-9.]+))?(?:;6=([0-9a-f:.]+))?;t=(0|[1-9][0-9]{0,15});s=(up|gone)"$/;
+const OWNER = OWNER_ID_PATTERN.source.replace(/^\^|\$$/g, '');
+const ENTRY = new RegExp(
+  `^"r53dyn=1;o=(${OWNER});i=([A-Za-z0-9-]+)(?:;4=([0-9.]+))?(?:;6=([0-9a-f:.]+))?;t=(0|[1-9][0-9]{0,15});s=(up|gone)"$`,
+);
 
 /** The registry TXT name for a record: `_r53dyn.web.dyn.example.test.` for `web.dyn.example.test.`. */
 export function registryName(record: string): string {
   return `${REGISTRY_PREFIX}${record}`;
 }
 
+/** The TXT that lists a zone's recently gone instances (docs/design.md §3.4). */
+export function goneListName(suffix: string): string {
+  return registryName(`${GONE_LIST_LABEL}.${suffix}.`);
+}
+
 export function isValidOwnerId(ownerId: string): boolean {
-  return OWNER_ID.test(ownerId);
+  return OWNER_ID_PATTERN.test(ownerId);
 }
 
 export function encodeOwnerEntry(ownerId: string, entry: OwnerEntry): string {
   // A `;` or `"` in the owner id would make every entry of the stack unreadable, so refuse early.
-  if (!isValidOwnerId(ownerId)) throw new Error(`invalid owner id ${JSON.stringify(ownerId)}: use [a-z0-9-]`);
+  if (!isValidOwnerId(ownerId))
+    throw new Error(`invalid owner id ${JSON.stringify(ownerId)}: ${OWNER_ID_RULE}`);
   const fields = [`r53dyn=1`, `o=${ownerId}`, `i=${entry.instanceId}`];
   if (entry.ipv4 !== undefined) fields.push(`4=${entry.ipv4}`);
   if (entry.ipv6 !== undefined) fields.push(`6=${entry.ipv6}`);
