@@ -1,23 +1,18 @@
-// The batcher: one SQS batch -> dead letters for what cannot be applied, one workflow execution per zone part.
-// Everything it decides is in core/batch.ts; this file only reads, writes and reports.
+// The batcher (docs/design.md §4.1): one SQS batch from the registrations and events queues -> dead letters for
+// what cannot be accepted, and the accepted messages, normalised, onto the FIFO zone queue (one message group per
+// hosted zone). A delivery is acknowledged only once its message is in the dead-letter queue or on the zone queue.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Route53Client } from '@aws-sdk/client-route-53';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { readRecords, readZone } from './adapters/route53';
-import { startExecution } from './adapters/sfn';
-import { sendToDeadLetterQueue } from './adapters/sqs';
-import { planBatch, readsFor, receivedFromSqs, sortMessages } from './core/batch';
-import type { RecordSet } from './core/model';
-import { type BatcherSettings, readSettings } from './settings';
+import { sendDeadLetters, sendDeltas } from './adapters/sqs';
+import { SDK_MAX_ATTEMPTS } from './core/contract';
+import { intake, receivedFromSqs } from './core/intake';
+import { type BatcherSettings, readBatcherSettings } from './settings';
 
 export interface BatcherDeps {
   settings: BatcherSettings;
-  route53: Route53Client;
-  sfn: SFNClient;
   sqs: SQSClient;
   logger: Logger;
   now: () => number;
@@ -25,66 +20,34 @@ export interface BatcherDeps {
 
 export async function processBatch(event: SQSEvent, deps: BatcherDeps): Promise<SQSBatchResponse> {
   const { settings, logger } = deps;
-  const now = deps.now();
-  const received = event.Records.map(receivedFromSqs);
-  const sorted = sortMessages(received, { ...settings, now });
-  const reads = readsFor(sorted.messages, settings.allowlist);
+  const options = { ...settings, now: deps.now() };
+  const received = event.Records.map((record) => receivedFromSqs(record, options));
+  const { deltas, receiptIdsByDelta, deadLetters } = intake(received, options);
+  const failed = new Set<string>();
 
-  const rrsets = new Map<string, RecordSet[]>();
-  await Promise.all(
-    reads.map(async (read) => {
-      const zoneId = read.zone.hostedZoneId;
-      try {
-        rrsets.set(
-          zoneId,
-          read.wholeZone
-            ? await readZone(deps.route53, zoneId)
-            : await readRecords(deps.route53, zoneId, read.names),
-        );
-      } catch (error) {
-        logger.error('could not read the zone; its messages will be delivered again', { zoneId, error });
-      }
-    }),
+  const unsentLetters = new Set(
+    await sendDeadLetters(
+      deps.sqs,
+      settings.deadLetterQueueUrl,
+      deadLetters.map((d) => d.letter),
+    ),
   );
-
-  const plan = planBatch({ received, sorted, reads, rrsets, ownerId: settings.ownerId, now });
-  const failed = new Set(plan.retry);
-
-  for (const letter of plan.deadLetters) {
-    logger.warn('message rejected', { messageId: letter.messageId, reason: letter.reason });
+  for (const { receiptId, letter } of deadLetters) {
+    if (unsentLetters.has(letter.messageId)) failed.add(receiptId);
   }
-  const unsent = await sendToDeadLetterQueue(deps.sqs, settings.deadLetterQueueUrl, plan.deadLetters);
-  for (const id of unsent) failed.add(id);
+  for (const index of await sendDeltas(deps.sqs, settings.zoneQueueUrl, deltas)) {
+    for (const receiptId of receiptIdsByDelta[index] ?? []) failed.add(receiptId);
+  }
 
-  await Promise.all(
-    plan.starts.map(async (start) => {
-      try {
-        const { executionArn, alreadyStarted } = await startExecution(
-          deps.sfn,
-          settings.stateMachineArn,
-          start.name,
-          start.input,
-        );
-        logger.info(alreadyStarted ? 'execution already started for this batch' : 'execution started', {
-          executionArn,
-          summary: start.input.summary,
-        });
-      } catch (error) {
-        logger.error('could not start the execution; its messages will be delivered again', {
-          name: start.name,
-          error,
-        });
-        for (const id of start.messageIds) failed.add(id);
-      }
-    }),
-  );
-
-  const inBatch = new Set(received.map((r) => r.messageId));
-  return {
-    batchItemFailures: [...failed]
-      .filter((id) => inBatch.has(id))
-      .map((itemIdentifier) => ({ itemIdentifier })),
-  };
+  logger.info('batch', {
+    received: received.length,
+    deadLettered: deadLetters.length - unsentLetters.size,
+    deltas: deltas.length,
+    zones: new Set(deltas.map((d) => d.hostedZoneId)).size,
+    failed: failed.size,
+    reasons: deadLetters.map((d) => d.letter.reason.split(':', 1)[0]),
+  });
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
 const logger = new Logger({ serviceName: 'r53dyn' });
@@ -92,10 +55,8 @@ let deps: BatcherDeps | undefined;
 
 function coldStart(): BatcherDeps {
   deps ??= {
-    settings: readSettings(process.env),
-    route53: new Route53Client({}),
-    sfn: new SFNClient({}),
-    sqs: new SQSClient({}),
+    settings: readBatcherSettings(process.env),
+    sqs: new SQSClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
     logger,
     now: Date.now,
   };

@@ -1,29 +1,14 @@
-// The Step Functions execution name of a zone part. StartExecution with a name already used returns the
-// existing execution (same input) or fails (other input), so a redelivered SQS batch that plans the same
-// changes from the same messages can never apply them twice (SPEC §4).
-import { createHash } from 'node:crypto';
-import type { ZonePart } from './plan';
-
+// The Step Functions execution name of a zone round (docs/design.md §4.4). A round is one receive of a zone's
+// deltas from the zone queue; SQS counts receives, so the name `<zone>-<head delta id>-r<receive count>` is new on
+// every receive (a redelivery after a failed, timed-out or stopped execution starts a new execution) and the
+// planner can find the execution of the previous receive by name, without listing executions.
 const MAX_LENGTH = 80;
-const HASH_LENGTH = 32;
 
-export function executionName(part: ZonePart): string {
-  // A canonical form, so that the hash does not depend on how the objects were assembled.
-  const changes = part.changes.map(({ Action, ResourceRecordSet: rrset }) => [
-    Action,
-    rrset.Name,
-    rrset.Type,
-    rrset.TTL ?? null,
-    (rrset.ResourceRecords ?? []).map((record) => record.Value),
-  ]);
-  const messageIds = [...new Set(part.messageIds)].sort();
-  const hash = createHash('sha256')
-    .update(JSON.stringify([part.hostedZoneId, part.index, part.count, changes, messageIds]))
-    .digest('hex')
-    .slice(0, HASH_LENGTH);
+const safe = (text: string) => text.replace(/^\/?hostedzone\//, '').replace(/[^A-Za-z0-9_-]/g, '_');
 
-  const partLabel = `p${part.index}of${part.count}`;
-  const zone = part.hostedZoneId.replace(/^\/?hostedzone\//, '').replace(/[^A-Za-z0-9_-]/g, '_');
-  const room = MAX_LENGTH - partLabel.length - hash.length - 2;
-  return `${zone.slice(0, room)}-${partLabel}-${hash}`;
+export function executionName(hostedZoneId: string, headDeltaId: string, receiveCount: number): string {
+  const round = `-r${receiveCount}`;
+  const zone = safe(hostedZoneId);
+  const room = MAX_LENGTH - zone.length - round.length - 1;
+  return `${zone}-${safe(headDeltaId).slice(0, Math.max(8, room))}${round}`.slice(0, MAX_LENGTH);
 }

@@ -1,6 +1,6 @@
-// The planner: from a record's state before and after folding a batch, the compare-and-swap changes
-// that take Route 53 from what was read to what the registry says (SPEC §4); then a zone's record
-// plans packed into as few ChangeBatches as Route 53's limits allow.
+// The planner: from what was read and the entries a round folds to, the compare-and-swap changes that take
+// Route 53 from one to the other; then a zone's record writes packed into as few ChangeBatches as Route 53's
+// limits allow (docs/design.md §4.3).
 //
 // Per rrset (A, AAAA, registry TXT) of a managed record:
 //
@@ -12,47 +12,46 @@
 //   values              other TTL or values      DELETE current exactly as read, CREATE desired
 //   values              absent                   DELETE current exactly as read
 //
-// Desired A/AAAA values are the up, lease-alive entries' addresses, sorted and de-duplicated; the
-// desired TXT is the foreign strings verbatim followed by our entries. Types the zone does not serve
-// are left as they are. Because every DELETE names the exact rrset that was read, a concurrent writer
-// makes Route 53 reject the whole batch instead of one update silently replacing the other.
-
-import { fitsOneBatch, measureChanges, ROUTE53_LIMITS, txtStringLength } from './limits';
+// Desired A/AAAA values are the up entries' addresses, sorted and de-duplicated; the desired TXT is the
+// foreign strings verbatim followed by our entries. Types the zone does not serve are left as they are.
+// Because every DELETE names the exact rrset that was read, a concurrent writer makes Route 53 reject the
+// whole batch instead of one update silently replacing the other.
+//
+// A record's changes travel to the workflow in six fixed slots, so that it can check each slot's action, name
+// and type without a state per change (docs/design.md §8.2):
+//   [DELETE A] [CREATE A] [DELETE AAAA] [CREATE AAAA] [DELETE TXT] [CREATE TXT], each holding 0 or 1 change.
+import { ROUTE53_LIMITS, reason } from './contract';
+import { type BatchSize, fitsOneBatch, measureChanges } from './limits';
 import type { Change, RecordSet } from './model';
-import { relativeName } from './names';
-import { type RecordState, settleEntries } from './record-state';
-import { compareText, encodeOwnerEntry, registryName } from './registry';
+import { compareText, encodeOwnerEntry, type OwnerEntry } from './registry';
 
-export interface RecordPlan {
+export type Slots = [Change[], Change[], Change[], Change[], Change[], Change[]];
+
+export interface RecordWrite {
+  /** fqdn with trailing dot */
   record: string;
+  /** the labels below the zone suffix, no trailing dot */
   relativeName: string;
-  changes: Change[];
-  /** A/AAAA values that appear, for the workflow's summary */
+  slots: Slots;
+  /** A/AAAA values that appear and disappear, for the execution's summary */
   added: string[];
   removed: string[];
-  messageIds: string[];
+  size: BatchSize;
 }
 
-export interface PlanRejection {
+export interface RecordTarget {
   record: string;
-  reason: string;
-  messageIds: string[];
-}
-
-/** One ChangeBatch of a zone. `index` counts from 1, so part 1 of 2 reads as `p1of2`. */
-export interface ZonePart {
-  hostedZoneId: string;
-  index: number;
-  count: number;
-  records: RecordPlan[];
-  changes: Change[];
-  messageIds: string[];
-}
-
-/** One rrset before and after: equal means untouched, absent means no such rrset. */
-interface RRsetPlan {
-  current: RecordSet | undefined;
-  desired: RecordSet | undefined;
+  relativeName: string;
+  /** the rrsets as read */
+  current: { a?: RecordSet; aaaa?: RecordSet; registry?: RecordSet };
+  /** where the registry TXT lives */
+  registryName: string;
+  ttl: number;
+  /** address types the zone serves; the others are left as they are */
+  types: readonly ('A' | 'AAAA')[];
+  entries: OwnerEntry[];
+  foreign: string[];
+  ownerId: string;
 }
 
 function valuesOf(rrset: RecordSet | undefined): string[] {
@@ -84,117 +83,90 @@ function sameRRset(a: RecordSet, b: RecordSet): boolean {
   return a.TTL === b.TTL && va.length === vb.length && va.every((value, i) => value === vb[i]);
 }
 
-function compareAndSwap(current: RecordSet | undefined, desired: RecordSet | undefined): Change[] {
-  if (current && desired && sameRRset(current, desired)) return [];
-  const changes: Change[] = [];
-  if (current) changes.push({ Action: 'DELETE', ResourceRecordSet: asRead(current) });
-  if (desired) changes.push({ Action: 'CREATE', ResourceRecordSet: desired });
-  return changes;
+/** The DELETE slot and the CREATE slot of one rrset. */
+function compareAndSwap(
+  current: RecordSet | undefined,
+  desired: RecordSet | undefined,
+): [Change[], Change[]] {
+  if (current && desired && sameRRset(current, desired)) return [[], []];
+  return [
+    current ? [{ Action: 'DELETE', ResourceRecordSet: asRead(current) }] : [],
+    desired ? [{ Action: 'CREATE', ResourceRecordSet: desired }] : [],
+  ];
 }
 
-export function planRecord(
-  before: RecordState,
-  after: RecordState,
-  now: number,
-  ownerId: string,
-  messageIds: string[],
-): RecordPlan | PlanRejection | undefined {
-  const record = before.name;
-  const ids = sortedUnique(messageIds);
-  const reject = (reason: string): PlanRejection => ({ record, reason, messageIds: ids });
-  const { zone } = after;
-  const entries = settleEntries(after.entries, zone, now);
+export function slotChanges(slots: Slots): Change[] {
+  return slots.flat();
+}
 
-  if (!before.managed) {
-    // Nothing of ours to write (e.g. a sweep passing by) is not worth a rejection.
-    return entries.length === 0 ? undefined : reject(before.refusal ?? `not-managed: ${record}`);
-  }
-
-  const up = entries.filter((entry) => entry.state === 'up');
-  const addressSets: RRsetPlan[] = [];
-  for (const type of ['A', 'AAAA'] as const) {
-    const current = type === 'A' ? before.current.a : before.current.aaaa;
-    if (!zone.types.includes(type)) {
-      addressSets.push({ current, desired: current });
-      continue;
-    }
+/** The changes that take one record from what was read to its entries; undefined when there are none. */
+export function planRecordWrite(target: RecordTarget): RecordWrite | { reason: string } | undefined {
+  const { record, current } = target;
+  const up = target.entries.filter((entry) => entry.state === 'up');
+  const address = (type: 'A' | 'AAAA') => {
+    const read = type === 'A' ? current.a : current.aaaa;
+    if (!target.types.includes(type)) return { current: read, desired: read };
     const values = sortedUnique(up.flatMap((entry) => (type === 'A' ? entry.ipv4 : entry.ipv6) ?? []));
-    if (values.length > zone.maxValuesPerRecord) {
-      return reject(
-        `too-many-values: ${record} would have ${values.length} ${type} values, over maxValuesPerRecord ${zone.maxValuesPerRecord}`,
-      );
-    }
-    addressSets.push({ current, desired: rrsetOf(record, type, zone.ttl, values) });
-  }
-
-  const txt = [...after.foreign, ...entries.map((entry) => encodeOwnerEntry(ownerId, entry))];
-  const tooLong = txt.find((value) => txtStringLength(value) > ROUTE53_LIMITS.txtStringLength);
-  if (tooLong !== undefined) {
-    return reject(
-      `txt-too-long: ${registryName(record)} would hold a string over 255 characters: ${tooLong}`,
-    );
-  }
-  if (txt.length > ROUTE53_LIMITS.valuesPerRecord) {
-    return reject(
-      `too-many-values: ${registryName(record)} would hold ${txt.length} strings, over Route 53's ${ROUTE53_LIMITS.valuesPerRecord}`,
-    );
-  }
-  const registrySet: RRsetPlan = {
-    current: before.current.registry,
-    desired: rrsetOf(registryName(record), 'TXT', zone.ttl, txt),
+    return { current: read, desired: rrsetOf(record, type, target.ttl, values) };
   };
-
-  const changes = [...addressSets, registrySet].flatMap((set) => compareAndSwap(set.current, set.desired));
+  const a = address('A');
+  const aaaa = address('AAAA');
+  const txt = [...target.foreign, ...target.entries.map((entry) => encodeOwnerEntry(target.ownerId, entry))];
+  const registry = {
+    current: current.registry,
+    desired: rrsetOf(target.registryName, 'TXT', target.ttl, txt),
+  };
+  const slots: Slots = [
+    ...compareAndSwap(a.current, a.desired),
+    ...compareAndSwap(aaaa.current, aaaa.desired),
+    ...compareAndSwap(registry.current, registry.desired),
+  ];
+  const changes = slotChanges(slots);
   if (changes.length === 0) return undefined;
   const size = measureChanges(changes);
   if (!fitsOneBatch(size)) {
-    return reject(
-      `too-large: the changes for ${record} need ${size.elements} elements and ${size.characters} characters, ` +
-        `over Route 53's ${ROUTE53_LIMITS.elementsPerBatch} and ${ROUTE53_LIMITS.charactersPerBatch} per ChangeBatch`,
-    );
+    return {
+      reason: reason(
+        'record-too-large',
+        `the changes for ${record} need ${size.elements} elements and ${size.characters} characters, ` +
+          `over Route 53's ${ROUTE53_LIMITS.elementsPerBatch} and ${ROUTE53_LIMITS.charactersPerBatch} per ChangeBatch`,
+      ),
+    };
   }
-
-  const was = new Set(addressSets.flatMap((set) => valuesOf(set.current)));
-  const will = new Set(addressSets.flatMap((set) => valuesOf(set.desired)));
+  const was = new Set([...valuesOf(a.current), ...valuesOf(aaaa.current)]);
+  const will = new Set([...valuesOf(a.desired), ...valuesOf(aaaa.desired)]);
   return {
     record,
-    relativeName: relativeName(record, zone),
-    changes,
+    relativeName: target.relativeName,
+    slots,
     added: sortedUnique([...will].filter((value) => !was.has(value))),
     removed: sortedUnique([...was].filter((value) => !will.has(value))),
-    messageIds: ids,
+    size,
   };
 }
 
 /**
- * Packs record plans into ChangeBatches, first fit in record-name order, so that the same plans always
- * give the same parts. A record's changes never straddle two parts: each part is a compare-and-swap of
- * whole records. planRecord rejects a record that cannot fit alone, so meeting one here is a bug.
+ * Packs record writes into ChangeBatches, first fit in record-name order, so that the same writes always give
+ * the same parts. A record's changes never straddle two parts: each part is a compare-and-swap of whole
+ * records. planRecordWrite refuses a record that cannot fit alone, so meeting one here is a bug.
  */
-export function splitZonePlan(hostedZoneId: string, plans: RecordPlan[]): ZonePart[] {
-  const ordered = [...plans].sort((a, b) => compareText(a.record, b.record));
-  const bins: { plans: RecordPlan[]; elements: number; characters: number }[] = [];
-  ordered.forEach((plan, i) => {
-    if (ordered[i - 1]?.record === plan.record) throw new Error(`two plans for ${plan.record} in one zone`);
-    const size = measureChanges(plan.changes);
-    if (!fitsOneBatch(size)) throw new Error(`the changes for ${plan.record} cannot fit one ChangeBatch`);
-    const bin = bins.find((b) =>
-      fitsOneBatch({ elements: b.elements + size.elements, characters: b.characters + size.characters }),
-    );
+export function packParts(writes: RecordWrite[]): RecordWrite[][] {
+  const ordered = [...writes].sort((a, b) => compareText(a.record, b.record));
+  const bins: { writes: RecordWrite[]; size: BatchSize }[] = [];
+  for (const write of ordered) {
+    if (!fitsOneBatch(write.size))
+      throw new Error(`the changes for ${write.record} cannot fit one ChangeBatch`);
+    const together = (b: BatchSize) => ({
+      elements: b.elements + write.size.elements,
+      characters: b.characters + write.size.characters,
+    });
+    const bin = bins.find((b) => fitsOneBatch(together(b.size)));
     if (bin) {
-      bin.plans.push(plan);
-      bin.elements += size.elements;
-      bin.characters += size.characters;
+      bin.writes.push(write);
+      bin.size = together(bin.size);
     } else {
-      bins.push({ plans: [plan], ...size });
+      bins.push({ writes: [write], size: write.size });
     }
-  });
-  return bins.map((bin, i) => ({
-    hostedZoneId,
-    index: i + 1,
-    count: bins.length,
-    records: bin.plans,
-    changes: bin.plans.flatMap((plan) => plan.changes),
-    messageIds: sortedUnique(bin.plans.flatMap((plan) => plan.messageIds)),
-  }));
+  }
+  return bins.map((bin) => bin.writes);
 }

@@ -1,7 +1,9 @@
-// The registry state of one record: what Route 53 holds now, whether this stack may touch it, and the
-// owner entries after folding a batch of messages into it (SPEC §3, §4).
-import type { Message, RecordSet, Registration, ZoneRule } from './model';
-import { decodeRegistry, mergeEntries, type OwnerEntry, registryName } from './registry';
+// What Route 53 holds for one record, read from a zone listing: its A/AAAA rrsets, its registry TXT, whether
+// this stack may write it, and the entries the registry decodes to (docs/design.md §3.3).
+import { TOMBSTONE_MS } from './contract';
+import type { Message, RecordSet, ZoneRule } from './model';
+import { findNameConflict } from './name-conflicts';
+import { decodeRegistry, type OwnerEntry, registryName } from './registry';
 
 export interface RecordState {
   /** fqdn, lower case, with trailing dot */
@@ -9,89 +11,112 @@ export interface RecordState {
   zone: ZoneRule;
   /** as read from Route 53 */
   current: { a?: RecordSet; aaaa?: RecordSet; registry?: RecordSet };
-  managed: boolean;
-  /** why not managed, e.g. 'not-managed: web.dyn.example.test. has an A record and no r53dyn registry' */
+  /** why this stack may not write the record; undefined when it may */
   refusal?: string;
   /** ours, decoded */
   entries: OwnerEntry[];
+  /** registry strings that are not ours, kept verbatim */
   foreign: string[];
 }
 
-/** A tombstone only has to outlive the registrations that could still arrive after it. */
-export const TOMBSTONE_MS = 3_600_000;
+/** Route 53 names compared as Route 53 does: without case, with the trailing dot. */
+export function nameKey(name: string): string {
+  return (name.endsWith('.') ? name : `${name}.`).toLowerCase();
+}
 
-function sameName(a: string, b: string): boolean {
-  const norm = (name: string) => (name.endsWith('.') ? name : `${name}.`).toLowerCase();
-  return norm(a) === norm(b);
+/** A zone listing indexed by name, so that reading one record costs a lookup, not a scan of the zone. */
+export type ZoneIndex = Map<string, RecordSet[]>;
+
+export function indexZone(rrsets: readonly RecordSet[]): ZoneIndex {
+  const index: ZoneIndex = new Map();
+  for (const rrset of rrsets) {
+    const key = nameKey(rrset.Name);
+    const atName = index.get(key);
+    if (atName) atName.push(rrset);
+    else index.set(key, [rrset]);
+  }
+  return index;
+}
+
+/**
+ * The names of a zone that delegate (hold NS), apex excluded: a record at or below one of them is not served
+ * from this zone. Known only from a whole-zone read; a per-name read sees NS at the record's own names.
+ */
+export function delegationsOf(index: ZoneIndex, zone: ZoneRule): Set<string> {
+  const apex = nameKey(zone.suffix);
+  const names = new Set<string>();
+  for (const [name, rrsets] of index) {
+    if (name !== apex && rrsets.some((r) => r.Type === 'NS')) names.add(name);
+  }
+  return names;
+}
+
+/** The delegating names strictly between a record and its zone's apex. */
+function delegationsAbove(name: string, zone: ZoneRule, delegations: ReadonlySet<string>): string[] {
+  if (delegations.size === 0) return [];
+  const apex = nameKey(zone.suffix);
+  const above: string[] = [];
+  for (let rest = nameKey(name); rest !== apex && rest.includes('.'); ) {
+    rest = rest.slice(rest.indexOf('.') + 1);
+    if (rest !== apex && delegations.has(rest)) above.push(rest);
+  }
+  return above;
 }
 
 export function readRecordState(
   name: string,
   zone: ZoneRule,
-  rrsets: RecordSet[],
+  index: ZoneIndex,
   ownerId: string,
+  delegations: ReadonlySet<string> = new Set(),
 ): RecordState {
-  const atName = rrsets.filter((rrset) => sameName(rrset.Name, name));
-  const atRegistry = rrsets.filter(
-    (rrset) => sameName(rrset.Name, registryName(name)) && rrset.Type === 'TXT',
-  );
+  const registry = registryName(name);
+  const atRecord = index.get(nameKey(name)) ?? [];
+  const atRegistry = index.get(nameKey(registry)) ?? [];
   const current: RecordState['current'] = {};
-  const a = atName.find((rrset) => rrset.Type === 'A');
-  const aaaa = atName.find((rrset) => rrset.Type === 'AAAA');
+  const a = atRecord.find((rrset) => rrset.Type === 'A');
+  const aaaa = atRecord.find((rrset) => rrset.Type === 'AAAA');
+  const txt = atRegistry.find((rrset) => rrset.Type === 'TXT');
   if (a) current.a = a;
   if (aaaa) current.aaaa = aaaa;
-  if (atRegistry[0]) current.registry = atRegistry[0];
+  if (txt) current.registry = txt;
 
-  const values = (current.registry?.ResourceRecords ?? []).map((record) => record.Value);
+  const values = (txt?.ResourceRecords ?? []).map((record) => record.Value);
   const { entries, foreign } = decodeRegistry(values, ownerId);
-  const refusal = refusalOf(name, ownerId, atName, atRegistry, entries.length > 0);
-
-  const state: RecordState = { name, zone, current, managed: refusal === undefined, entries, foreign };
+  const conflict = findNameConflict({
+    record: name,
+    registry,
+    atRecord,
+    atRegistry,
+    delegations: delegationsAbove(name, zone, delegations),
+  });
+  const refusal = conflict ?? ownershipRefusal(name, ownerId, current, entries.length > 0);
+  const state: RecordState = { name, zone, current, entries, foreign };
   if (refusal !== undefined) state.refusal = refusal;
   return state;
 }
 
-function refusalOf(
+/** A record that exists without an entry of ours was made by hand or by another stack: never touch it. */
+function ownershipRefusal(
   name: string,
   ownerId: string,
-  atName: RecordSet[],
-  atRegistry: RecordSet[],
+  current: RecordState['current'],
   hasOurEntry: boolean,
 ): string | undefined {
-  // A CNAME, an alias or a routing-policy set cannot be rewritten by a plain DELETE+CREATE, even if ours.
-  if (atName.some((rrset) => rrset.Type === 'CNAME')) return `not-managed: ${name} has a CNAME record`;
-  const addressSets = atName.filter((rrset) => rrset.Type === 'A' || rrset.Type === 'AAAA');
-  const types = [...new Set(addressSets.map((rrset) => rrset.Type))].sort();
-  if (types.length < addressSets.length || atRegistry.length > 1) {
-    return `not-managed: ${name} has several record sets of one type (a routing policy)`;
-  }
-  const alias = addressSets.find((rrset) => (rrset.ResourceRecords ?? []).length === 0);
-  if (alias) return `not-managed: ${name} has an alias ${alias.Type} record`;
-
   if (hasOurEntry) return undefined;
-  if (addressSets.length === 0 && atRegistry.length === 0) return undefined; // a new record
-  if (addressSets.length === 0) return `not-managed: ${registryName(name)} has no entry of owner ${ownerId}`;
+  const types = [current.a && 'A', current.aaaa && 'AAAA'].filter((type): type is string => !!type);
+  if (types.length === 0 && !current.registry) return undefined; // a new record
+  if (types.length === 0) return `not-managed: ${registryName(name)} has no entry of owner ${ownerId}`;
   const what = types.length === 1 ? `an ${types[0]} record` : `${types.join(' and ')} records`;
-  const registry = atRegistry.length === 0 ? 'no r53dyn registry' : `no r53dyn entry of owner ${ownerId}`;
+  const registry = current.registry ? `no r53dyn entry of owner ${ownerId}` : 'no r53dyn registry';
   return `not-managed: ${name} has ${what} and ${registry}`;
 }
 
-function entryOf(registration: Registration, zone: ZoneRule): OwnerEntry {
-  const { instanceId, sentAt: t } = registration;
-  // A tombstone carries no addresses: they are no longer served, and the registry TXT has a size budget.
-  if (registration.kind === 'deregister') return { instanceId, t, state: 'gone' };
-  // Only addresses the zone serves are kept, so the registry stays within what checkZoneFits budgets for.
-  const entry: OwnerEntry = { instanceId, t, state: 'up' };
-  if (registration.ipv4 !== undefined && zone.types.includes('A')) entry.ipv4 = registration.ipv4;
-  if (registration.ipv6 !== undefined && zone.types.includes('AAAA')) entry.ipv6 = registration.ipv6;
-  return entry;
-}
-
 /**
- * Settles entries at `now`. An up entry whose lease ran out stops being served, but is kept as a
- * tombstone at its own `t` rather than dropped: otherwise an older deregister or register redelivered
- * later would find no entry to lose against, and folding the same batch twice would differ. Tombstones
- * are dropped an hour after their `t`, when every message they could outrank is stale anyway.
+ * Settles entries at `now`. An up entry whose lease ran out stops being served, but is kept as a tombstone at
+ * its own `t` rather than dropped: otherwise an older deregister or register redelivered later would find no
+ * entry to lose against, and folding the same messages twice would differ. Tombstones are dropped once older
+ * than TOMBSTONE_MS, when every message they could outrank is stale anyway.
  */
 export function settleEntries(entries: OwnerEntry[], zone: ZoneRule, now: number): OwnerEntry[] {
   const leaseMs = zone.leaseSeconds * 1000;
@@ -105,40 +130,13 @@ export function settleEntries(entries: OwnerEntry[], zone: ZoneRule, now: number
 }
 
 /**
- * Why a register or heartbeat is too old to apply: sent before the tombstone horizon, it cannot be
- * ordered against a deregister whose tombstone may already be swept, and applying it could bring a
- * terminated instance back (on every redelivery). A live instance is restored by its next heartbeat or
- * boot. Deregisters never go stale: applied late, they still remove an older entry.
+ * Why a register or heartbeat is too old to apply: sent before the tombstone horizon, it cannot be ordered
+ * against a deregistration whose tombstone may already be swept, and applying it could bring a terminated
+ * instance back (on every redelivery). A live instance is restored by its next heartbeat or boot.
+ * Deregistrations never go stale: applied late, they still remove an older entry.
  */
 export function staleReason(message: Message, now: number): string | undefined {
   if (message.kind !== 'register' && message.kind !== 'heartbeat') return undefined;
   if (message.sentAt >= now - TOMBSTONE_MS) return undefined;
   return `stale: ${message.kind} sent at ${new Date(message.sentAt).toISOString()}, more than an hour before it could be applied`;
-}
-
-/**
- * Folds a batch into the record's entries. Registrations are merged first (last writer wins, a
- * join), then instance-gone events turn into tombstones only where the instance holds an entry, then
- * the result is settled at `now` once. Doing each step once over the whole batch, rather than message
- * by message, is what makes the result independent of the order and duplication of messages, and
- * ignoring stale registrations is what keeps folding a redelivered batch again a no-op.
- */
-export function foldMessages(state: RecordState, messages: Message[], now: number): RecordState {
-  const registrations = messages.flatMap((message) =>
-    message.kind !== 'sweep' &&
-    message.kind !== 'instance-gone' &&
-    sameName(message.record, state.name) &&
-    staleReason(message, now) === undefined
-      ? [entryOf(message, state.zone)]
-      : [],
-  );
-  const merged = mergeEntries([...state.entries, ...registrations]);
-  const present = new Set(merged.map((entry) => entry.instanceId));
-  const gone = messages.flatMap((message): OwnerEntry[] =>
-    message.kind === 'instance-gone' && present.has(message.instanceId)
-      ? [{ instanceId: message.instanceId, t: message.sentAt, state: 'gone' }]
-      : [],
-  );
-  const entries = settleEntries(mergeEntries([...merged, ...gone]), state.zone, now);
-  return { ...state, entries };
 }

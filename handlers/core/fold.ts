@@ -1,0 +1,158 @@
+// Folding a round's messages into one record's registry entries (docs/design.md §4.2):
+//
+//   1. settle what was read at `now` (expired leases become tombstones, old tombstones go);
+//   2. merge the registrations, last writer wins per instance by SentTimestamp; a register or heartbeat no newer
+//      than the instance's entry in the zone's gone list loses to it; a heartbeat that changes nothing served
+//      and finds the lease less than half used writes nothing;
+//   3. instance-gone events tombstone the instances they name;
+//   4. admission: machines already served keep their place; newcomers get in by earliest sent time, then
+//      instance id, while every address type stays within maxValuesPerRecord; the others are refused
+//      (too-many-values) and only their messages are dead-lettered;
+//   5. the registry budget: live entries first, then the newest tombstones that still fit.
+//
+// Every step works on the whole round at once and messages are taken in a fixed order, so the result does not
+// depend on the order or duplication of messages, and folding the same round again changes nothing.
+import { reason } from './contract';
+import type { InstanceGone, Registration, ZoneRule } from './model';
+import { settleEntries } from './record-state';
+import { compareText, mergeEntries, newerEntry, type OwnerEntry } from './registry';
+
+/** Instance id -> the time it left, for the whole zone (docs/design.md §3.4). */
+export type GoneList = ReadonlyMap<string, number>;
+
+export interface FoldInput {
+  zone: ZoneRule;
+  /** the registry entries as read (ours) */
+  entries: OwnerEntry[];
+  /** this round's registrations for the record, none of them stale */
+  registrations: Registration[];
+  /** this round's instance-gone events */
+  goneEvents: InstanceGone[];
+  /** the zone's gone list, this round's events included */
+  goneList: GoneList;
+  /** how many entries of ours the registry can hold (docs/design.md §5) */
+  registryCapacity: number;
+  now: number;
+}
+
+export interface FoldResult {
+  entries: OwnerEntry[];
+  /** registrations refused because the record is full, with their reason */
+  refused: { message: Registration; reason: string }[];
+}
+
+const byTimeThenId = (a: Registration, b: Registration) =>
+  a.sentAt - b.sentAt || compareText(a.messageId, b.messageId);
+
+function entryOf(registration: Registration, zone: ZoneRule): OwnerEntry {
+  const { instanceId, sentAt: t } = registration;
+  // A tombstone carries no addresses: they are no longer served, and the registry has a size budget.
+  if (registration.kind === 'deregister') return { instanceId, t, state: 'gone' };
+  // Only addresses the zone serves are kept, so the registry stays within what the zone check budgets for.
+  const entry: OwnerEntry = { instanceId, t, state: 'up' };
+  if (registration.ipv4 !== undefined && zone.types.includes('A')) entry.ipv4 = registration.ipv4;
+  if (registration.ipv6 !== undefined && zone.types.includes('AAAA')) entry.ipv6 = registration.ipv6;
+  return entry;
+}
+
+const sameAddresses = (a: OwnerEntry, b: OwnerEntry) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
+
+/** A heartbeat that would only move `t` forward, while the lease is less than half used, is not written. */
+function isQuietRenewal(held: OwnerEntry | undefined, next: OwnerEntry, zone: ZoneRule): boolean {
+  if (held?.state !== 'up' || next.state !== 'up' || !sameAddresses(held, next)) return false;
+  const leaseMs = zone.leaseSeconds * 1000;
+  return leaseMs === 0 || next.t - held.t < leaseMs / 2;
+}
+
+export function foldRecord(input: FoldInput): FoldResult {
+  const { zone, now } = input;
+  const before = settleEntries(input.entries, zone, now);
+  const served = new Set(before.filter((e) => e.state === 'up').map((e) => e.instanceId));
+  const held = new Map(before.map((e) => [e.instanceId, e]));
+  const firstSent = new Map<string, number>();
+
+  for (const message of [...input.registrations].sort(byTimeThenId)) {
+    const left = input.goneList.get(message.instanceId);
+    if (message.kind !== 'deregister' && left !== undefined && message.sentAt <= left) continue;
+    const next = entryOf(message, zone);
+    const current = held.get(message.instanceId);
+    if (current && newerEntry(current, next) === current) continue;
+    if (isQuietRenewal(current, next, zone)) continue;
+    held.set(message.instanceId, next);
+    if (next.state === 'up' && !firstSent.has(message.instanceId))
+      firstSent.set(message.instanceId, message.sentAt);
+  }
+  for (const event of input.goneEvents) {
+    const current = held.get(event.instanceId);
+    const tombstone: OwnerEntry = { instanceId: event.instanceId, t: event.sentAt, state: 'gone' };
+    if (current && newerEntry(current, tombstone) === tombstone) held.set(event.instanceId, tombstone);
+  }
+
+  const refusedIds = admit(zone, held, served, firstSent, new Map(before.map((e) => [e.instanceId, e])));
+  const refused = input.registrations
+    .filter((m) => m.kind !== 'deregister' && refusedIds.has(m.instanceId))
+    .map((message) => ({
+      message,
+      reason: reason(
+        'too-many-values',
+        `${message.record} already serves ${zone.maxValuesPerRecord} address(es) per type, its limit; ` +
+          `machines already served keep their place and newcomers are taken by earliest sent time`,
+      ),
+    }));
+  const live = settleEntries(mergeEntries(held.values()), zone, now);
+  return { entries: withinBudget(live, input.registryCapacity), refused };
+}
+
+/**
+ * Takes newcomers in order while every address type stays within the limit; puts the refused ones back to what
+ * the registry held for them (or nothing), and returns their instance ids.
+ */
+function admit(
+  zone: ZoneRule,
+  held: Map<string, OwnerEntry>,
+  served: Set<string>,
+  firstSent: Map<string, number>,
+  before: Map<string, OwnerEntry>,
+): Set<string> {
+  const values = { A: new Set<string>(), AAAA: new Set<string>() };
+  const add = (entry: OwnerEntry) => {
+    if (entry.ipv4 !== undefined) values.A.add(entry.ipv4);
+    if (entry.ipv6 !== undefined) values.AAAA.add(entry.ipv6);
+  };
+  const newcomers: OwnerEntry[] = [];
+  for (const entry of held.values()) {
+    if (entry.state !== 'up') continue;
+    if (served.has(entry.instanceId)) add(entry);
+    else newcomers.push(entry);
+  }
+  newcomers.sort(
+    (a, b) =>
+      (firstSent.get(a.instanceId) ?? a.t) - (firstSent.get(b.instanceId) ?? b.t) ||
+      compareText(a.instanceId, b.instanceId),
+  );
+  const refused = new Set<string>();
+  const fits = (address: string | undefined, set: Set<string>) =>
+    address === undefined || set.has(address) || set.size < zone.maxValuesPerRecord;
+  for (const entry of newcomers) {
+    if (fits(entry.ipv4, values.A) && fits(entry.ipv6, values.AAAA)) {
+      add(entry);
+      continue;
+    }
+    refused.add(entry.instanceId);
+    const previous = before.get(entry.instanceId);
+    if (previous) held.set(entry.instanceId, previous);
+    else held.delete(entry.instanceId);
+  }
+  return refused;
+}
+
+/** Live entries always; tombstones newest first while they fit (docs/design.md §5, "registry budget"). */
+export function withinBudget(entries: OwnerEntry[], capacity: number): OwnerEntry[] {
+  const live = entries.filter((e) => e.state === 'up');
+  const room = Math.max(0, capacity - live.length);
+  const tombstones = entries
+    .filter((e) => e.state === 'gone')
+    .sort((a, b) => b.t - a.t || compareText(a.instanceId, b.instanceId))
+    .slice(0, room);
+  return mergeEntries([...live, ...tombstones]);
+}

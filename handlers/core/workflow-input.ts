@@ -1,0 +1,87 @@
+// The workflow's execution input (docs/design.md §8.1), built by the planner and read by
+// workflows/apply-zone-change.ts. Only service integrations run in the workflow, so the input is shaped for
+// JSONPath: every record's changes in six fixed slots, the parts already packed, and nothing the workflow must
+// trust: it checks every name, type and count against the zone's allowlist entry in SSM.
+import type { ZoneEntry } from './allowlist';
+import { STATE_DATA_LIMIT_BYTES } from './contract';
+import type { RecordWrite, Slots } from './plan';
+
+export interface WorkflowRecord {
+  /** the relative name: `web`, or `_r53dyn-gone` for the zone's gone list */
+  name: string;
+  slots: Slots;
+}
+
+export interface WorkflowPart {
+  records: WorkflowRecord[];
+}
+
+export interface Release {
+  /** false when the round left records for the next one (the input budget): release instead of delete */
+  complete: boolean;
+  /** DeleteMessageBatch entries: the round is written */
+  delete: { Id: string; ReceiptHandle: string }[];
+  /** ChangeMessageVisibilityBatch entries, visible at once: the next round takes the records left */
+  now: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[];
+  /** ChangeMessageVisibilityBatch entries after a failure: back after a jittered, growing delay */
+  later: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[];
+}
+
+export interface WorkflowInput {
+  hostedZoneId: string;
+  /** the zone's allowlist entry the round was planned with; the workflow refuses it unless SSM holds the same */
+  zone: ZoneEntry;
+  parts: WorkflowPart[];
+  /** the zone-queue deltas this round holds */
+  release: Release;
+  summary: {
+    round: string;
+    messages: number;
+    records: { record: string; added: string[]; removed: string[] }[];
+  };
+}
+
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/**
+ * What the workflow adds to its state data on top of the input, per record (the validation's verdicts) and in
+ * all (change ids, the INSYNC poll, a failure's cause): the input is kept below the limit by that much.
+ */
+export const STATE_GROWTH_PER_RECORD_BYTES = 400;
+export const STATE_GROWTH_FIXED_BYTES = 24_576;
+
+export interface BudgetedInput {
+  input: WorkflowInput;
+  /** the record writes it carries */
+  writes: RecordWrite[];
+  /** record writes left for the next round */
+  deferred: RecordWrite[];
+}
+
+/**
+ * The largest prefix of the parts whose input, with the state the workflow adds to it, stays within Step
+ * Functions' 256 KiB (docs/design.md §5, "size budget"). The first part always goes: planRecordWrite keeps one
+ * record's changes within one ChangeBatch, which is far below the budget.
+ */
+export function budgetedInput(
+  base: Omit<WorkflowInput, 'parts' | 'summary'> & { summary: Omit<WorkflowInput['summary'], 'records'> },
+  parts: RecordWrite[][],
+  limit = STATE_DATA_LIMIT_BYTES,
+): BudgetedInput {
+  const input: WorkflowInput = { ...base, parts: [], summary: { ...base.summary, records: [] } };
+  const writes: RecordWrite[] = [];
+  let size = bytes(input) + STATE_GROWTH_FIXED_BYTES;
+  let taken = 0;
+  for (const part of parts) {
+    const records = part.map((w) => ({ name: w.relativeName, slots: w.slots }));
+    const summaries = part.map((w) => ({ record: w.record, added: w.added, removed: w.removed }));
+    const more = bytes({ records }) + bytes(summaries) + part.length * STATE_GROWTH_PER_RECORD_BYTES;
+    if (taken > 0 && size + more > limit) break;
+    input.parts.push({ records });
+    input.summary.records.push(...summaries);
+    writes.push(...part);
+    size += more;
+    taken += 1;
+  }
+  return { input, writes, deferred: parts.slice(taken).flat() };
+}

@@ -1,0 +1,218 @@
+// The planner (docs/design.md §4.2-4.5): one batch from the FIFO zone queue. SQS hands out a zone's deltas one
+// batch at a time, and the planner keeps them in flight (reports them failed) while the round's execution
+// writes the zone; the workflow deletes them once written. So each zone has one writer at a time, and every
+// message stays on the queue until it is written, dead-lettered, or found to be in effect already.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { NoSuchHostedZone, Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { readForRound } from './adapters/route53';
+import { describeExecution, startExecution } from './adapters/sfn';
+import { changeVisibility, sendDeadLetters } from './adapters/sqs';
+import { reason, SDK_MAX_ATTEMPTS } from './core/contract';
+import { type DeadLetter, deadLetterOf } from './core/dead-letter';
+import { CorruptDelta, decodeDelta } from './core/delta';
+import { executionName } from './core/execution-name';
+import type { ZoneRule } from './core/model';
+import { type Verdict, verdictsOf } from './core/outcome';
+import { planRound, readsFor, retryDelaySeconds, type ZoneDelta } from './core/round';
+import { type PlannerSettings, readPlannerSettings } from './settings';
+
+export interface PlannerDeps {
+  settings: PlannerSettings;
+  route53: Route53Client;
+  sfn: SFNClient;
+  sqs: SQSClient;
+  logger: Logger;
+  now: () => number;
+}
+
+/** What becomes of a zone's deltas in this batch: deleted (all done) or kept in flight. */
+type Disposition = 'delete' | 'keep';
+
+export async function processDeltas(event: SQSEvent, deps: PlannerDeps): Promise<SQSBatchResponse> {
+  const byZone = new Map<string, SQSRecord[]>();
+  for (const record of event.Records) {
+    const zone = record.attributes.MessageGroupId ?? '';
+    byZone.set(zone, [...(byZone.get(zone) ?? []), record]);
+  }
+  const kept = await Promise.all(
+    [...byZone].map(async ([zoneId, records]) =>
+      (await planZone(zoneId, records, deps).catch((error) => {
+        deps.logger.error('zone round failed; its deltas will be delivered again', { zoneId, error });
+        return 'keep' as const;
+      })) === 'keep'
+        ? records
+        : [],
+    ),
+  );
+  return { batchItemFailures: kept.flat().map((r) => ({ itemIdentifier: r.messageId })) };
+}
+
+async function planZone(zoneId: string, records: SQSRecord[], deps: PlannerDeps): Promise<Disposition> {
+  const { settings, logger } = deps;
+  const letters: DeadLetter[] = [];
+  const deltas: ZoneDelta[] = [];
+  for (const record of records) {
+    try {
+      const delta = decodeDelta(record.body);
+      deltas.push({
+        messageId: record.messageId,
+        receiptHandle: record.receiptHandle,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+        messages: delta.messages,
+      });
+    } catch (error) {
+      if (!(error instanceof CorruptDelta)) throw error;
+      const why = reason('workflow-error', `${error.message}; the raw zone-queue message is kept here`);
+      letters.push({ messageId: record.messageId, body: record.body, reason: why, sentAt: deps.now() });
+    }
+  }
+  const zone = settings.allowlist.zones.find((z) => z.hostedZoneId === zoneId);
+  const messages = deltas.flatMap((d) => d.messages);
+  if (!zone) {
+    const why = reason('record-not-allowed', `hosted zone ${zoneId} is no longer in the allowlist`);
+    return finish(deps, [...letters, ...messages.map((m) => deadLetterOf(m, why))]);
+  }
+  const head = deltas[0];
+  if (!head) return finish(deps, letters);
+
+  const verdicts = await previousVerdicts(zone, head, deps);
+  if (verdicts === 'running') {
+    logger.warn('the previous execution for these deltas is still running; they stay on the queue', {
+      zoneId,
+    });
+    return 'keep';
+  }
+  let read: Awaited<ReturnType<typeof readForRound>>;
+  try {
+    read = await readForRound(deps.route53, zoneId, zone.suffix, readsFor(messages));
+  } catch (error) {
+    const refusal = readRefusal(error, zoneId);
+    if (refusal) return finish(deps, [...letters, ...messages.map((m) => deadLetterOf(m, refusal))]);
+    logger.error('could not read the zone; its deltas come back after a backoff', { zoneId, error });
+    await retryLater(deps, zone, deltas);
+    return 'keep';
+  }
+  const plan = planRound({
+    zone,
+    ownerId: settings.ownerId,
+    now: deps.now(),
+    deltas,
+    rrsets: read.rrsets,
+    verdicts,
+    maxAttempts: settings.maxAttempts,
+    retryBackoff: settings.retryBackoff,
+    random: Math.random(),
+  });
+  const unsent = await sendDeadLetters(deps.sqs, settings.deadLetterQueueUrl, [
+    ...letters,
+    ...plan.deadLetters,
+  ]);
+  logger.info('round', {
+    zoneId,
+    deltas: deltas.length,
+    receive: head.receiveCount,
+    messages: plan.messages,
+    deadLettered: letters.length + plan.deadLetters.length - unsent.length,
+    writes: plan.execution?.writes.length ?? 0,
+    parts: plan.execution?.input.parts.length ?? 0,
+    deferred: plan.deferred,
+    reads: read.calls,
+    wholeZone: read.wholeZone,
+  });
+  if (unsent.length > 0) {
+    // the dead letters must be on their queue before the deltas can go: try the whole round again later
+    logger.error('could not dead-letter every message; the round is tried again', { zoneId, unsent });
+    await retryLater(deps, zone, deltas);
+    return 'keep';
+  }
+  if (!plan.execution) return 'delete';
+  try {
+    const started = await startExecution(
+      deps.sfn,
+      settings.stateMachineArn,
+      plan.execution.name,
+      plan.execution.input,
+    );
+    logger.info(started.alreadyStarted ? 'execution already started' : 'execution started', {
+      executionArn: started.executionArn,
+    });
+  } catch (error) {
+    logger.error('could not start the execution; the round is tried again', { zoneId, error });
+    await retryLater(deps, zone, deltas);
+  }
+  return 'keep';
+}
+
+async function finish(deps: PlannerDeps, letters: DeadLetter[]): Promise<Disposition> {
+  const unsent = await sendDeadLetters(deps.sqs, deps.settings.deadLetterQueueUrl, letters);
+  return unsent.length === 0 ? 'delete' : 'keep';
+}
+
+async function previousVerdicts(
+  zone: ZoneRule,
+  head: ZoneDelta,
+  deps: PlannerDeps,
+): Promise<Verdict[] | 'running'> {
+  if (head.receiveCount <= 1) return [];
+  const name = executionName(zone.hostedZoneId, head.messageId, head.receiveCount - 1);
+  const previous = await describeExecution(deps.sfn, deps.settings.stateMachineArn, name);
+  if (!previous) return [];
+  if (previous.status === 'RUNNING') return 'running';
+  const verdicts = verdictsOf(previous, zone.suffix);
+  if (verdicts.length > 0)
+    deps.logger.warn('the previous execution failed', { ...previous, verdicts: verdicts.length });
+  return verdicts;
+}
+
+/** Errors reading the zone that no retry will mend: the zone is gone, or the role may not read it. */
+function readRefusal(error: unknown, zoneId: string): string | undefined {
+  if (error instanceof NoSuchHostedZone) {
+    return reason('zone-missing', `hosted zone ${zoneId} does not exist (NoSuchHostedZone)`);
+  }
+  const name = error instanceof Error ? error.name : '';
+  if (/AccessDenied/.test(name)) {
+    return reason('access-denied', `the planner may not read hosted zone ${zoneId}: ${String(error)}`);
+  }
+  return undefined;
+}
+
+/** The deltas come back after a jittered backoff that grows with their receive count. */
+async function retryLater(deps: PlannerDeps, zone: ZoneRule, deltas: ZoneDelta[]): Promise<void> {
+  const attempt = (deltas[0]?.receiveCount ?? 1) - 1;
+  const seconds = retryDelaySeconds(deps.settings.retryBackoff, attempt, Math.random());
+  await changeVisibility(
+    deps.sqs,
+    deps.settings.zoneQueueUrl,
+    deltas.map((d) => d.receiptHandle),
+    seconds,
+  ).catch((error) =>
+    deps.logger.warn('could not shorten the deltas’ visibility; they come back at its end', {
+      zoneId: zone.hostedZoneId,
+      error,
+    }),
+  );
+}
+
+const logger = new Logger({ serviceName: 'r53dyn' });
+let deps: PlannerDeps | undefined;
+
+function coldStart(): PlannerDeps {
+  deps ??= {
+    settings: readPlannerSettings(process.env),
+    route53: new Route53Client({ maxAttempts: SDK_MAX_ATTEMPTS }),
+    sfn: new SFNClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
+    sqs: new SQSClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
+    logger,
+    now: Date.now,
+  };
+  return deps;
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger))
+  .handler((event) => processDeltas(event, coldStart()));
