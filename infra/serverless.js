@@ -1,26 +1,32 @@
 // serverless.yml reads its stage-dependent parts from here: `${file(infra/serverless.js):<key>}`.
-// The logic is TypeScript shared with the batcher (allowlist parsing, Route 53 limits), loaded through tsx.
+// The logic is TypeScript shared with the handlers (allowlist, limits, the workflow builder), loaded through tsx.
 const { require: tsRequire } = require('tsx/cjs/api');
 
 const { loadStageConfig } = tsRequire('./stage-config.ts', __filename);
-const { buildResources, allowlistParameterPrefix } = tsRequire('./resources.ts', __filename);
+const { buildResources, allowlistParameterPrefix, functionEnvironments, logicalIds } = tsRequire(
+  './resources.ts',
+  __filename,
+);
+const { buildWorkflow } = tsRequire('../workflows/apply-zone-change.ts', __filename);
 
 module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   const service = await resolveVariable('self:service');
   const config = loadStageConfig(stage);
+  const environments = functionEnvironments(config, service);
   return {
-    ownerId: config.ownerId,
-    senderBinding: String(config.senderBinding),
-    batchSize: config.batchSize,
-    batchWindowSeconds: config.batchWindowSeconds,
-    allowlistJson: JSON.stringify(config.allowlist),
-    workflow: {
-      allowlistParameterPrefix: allowlistParameterPrefix(service, stage),
-      registrationsQueueUrl: { Ref: 'RegistrationsQueue' },
-      deadLetterQueueUrl: { Ref: 'DeadLetterQueue' },
-      ...config.workflow,
+    batcher: {
+      ...config.batcher,
+      // Lambda's SQS event source allows 2 to 1000 concurrent batches
+      maximumConcurrency: Math.max(2, config.batcher.concurrency),
+      environment: environments.batcher,
     },
+    planner: { ...config.planner, environment: environments.planner },
+    definition: buildWorkflow({
+      allowlistParameterPrefix: allowlistParameterPrefix(service, stage),
+      zoneQueueUrl: { Ref: logicalIds.zoneQueue },
+      ...config.workflow,
+    }),
     resources: buildResources(config, service),
   };
 };

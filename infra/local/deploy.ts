@@ -10,15 +10,19 @@ import { join } from 'node:path';
 import {
   CloudFormationClient,
   CreateStackCommand,
+  DescribeStackResourcesCommand,
   DescribeStacksCommand,
   type Stack,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateHostedZoneCommand,
   ListHostedZonesByNameCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { loadStageConfig } from '../stage-config';
 import { localClientConfig } from './connection';
 
 const root = join(__dirname, '..', '..');
@@ -31,12 +35,30 @@ export const localZones = [
   { name: 'leased.example.test', env: 'R53DYN_LOCAL_LEASED_ZONE_ID' },
 ] as const;
 
-/** Everything the local event source and the tests need to know about the deployed stack. */
-export interface LocalStack {
+/** What runs locally in place of a Lambda function: its packaged environment. */
+export interface LocalFunction {
+  environment: Record<string, string>;
+}
+
+/** A packaged SQS event source mapping, played by infra/local/event-source.ts. */
+export interface LocalEventSource {
+  function: 'batcher' | 'planner';
+  queueUrl: string;
+  queueArn: string;
+  batchSize: number;
+  windowSeconds: number;
+  fifo: boolean;
+}
+
+/** Everything the local event sources and the tests need to know about the stack deployed in LocalStack. */
+export interface LocalDeployment {
   stackName: string;
   zones: Record<string, string>;
   outputs: Record<string, string>;
-  batcher: { environment: Record<string, string>; batchSize: number; batchWindowSeconds: number };
+  functions: Record<LocalEventSource['function'], LocalFunction>;
+  eventSources: LocalEventSource[];
+  /** the stage's batcher concurrency: how many local pollers the registrations queue gets */
+  batcherConcurrency: number;
 }
 
 type Template = {
@@ -105,14 +127,75 @@ export function withoutLambda(template: Template): Template {
   return { ...template, Resources, Outputs };
 }
 
-function resolveRefs(value: unknown, outputsByRef: Record<string, string>): string {
-  if (typeof value === 'string') return value;
-  const getAtt = (value as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt'];
-  const ref = getAtt ? getAtt.join('.') : (value as { Ref?: string }).Ref;
-  const resolved = ref ? outputsByRef[ref] : undefined;
-  if (resolved === undefined)
-    throw new Error(`cannot resolve ${JSON.stringify(value)} for the local batcher`);
-  return resolved;
+/** Physical ids and attributes of the deployed resources, to resolve the template's Ref / GetAtt / Join. */
+async function resourceValues(cfn: CloudFormationClient, stackName: string): Promise<Map<string, string>> {
+  const values = new Map<string, string>();
+  const iam = new IAMClient(localClientConfig);
+  const sqs = new SQSClient(localClientConfig);
+  const out = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
+  for (const r of out.StackResources ?? []) {
+    const id = r.LogicalResourceId ?? '';
+    const physical = r.PhysicalResourceId ?? '';
+    values.set(id, physical);
+    if (r.ResourceType === 'AWS::SQS::Queue') {
+      const attrs = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: physical, AttributeNames: ['QueueArn'] }),
+      );
+      values.set(`${id}.Arn`, attrs.Attributes?.QueueArn ?? '');
+    }
+    if (r.ResourceType === 'AWS::IAM::Role') {
+      const role = (await iam.send(new GetRoleCommand({ RoleName: physical }))).Role;
+      values.set(`${id}.Arn`, role?.Arn ?? '');
+      values.set(`${id}.RoleId`, role?.RoleId ?? '');
+    }
+  }
+  return values;
+}
+
+function resolve(value: unknown, values: Map<string, string>): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  const v = value as { Ref?: string; 'Fn::GetAtt'?: string[]; 'Fn::Join'?: [string, unknown[]] };
+  const key = v.Ref ?? v['Fn::GetAtt']?.join('.');
+  if (key !== undefined) {
+    const resolved = values.get(key);
+    if (resolved === undefined) throw new Error(`cannot resolve ${JSON.stringify(value)} locally`);
+    return resolved;
+  }
+  if (v['Fn::Join']) return v['Fn::Join'][1].map((part) => resolve(part, values)).join(v['Fn::Join'][0]);
+  throw new Error(`cannot resolve ${JSON.stringify(value)} locally`);
+}
+
+function localFunctions(template: Template, values: Map<string, string>) {
+  const functions = {} as LocalDeployment['functions'];
+  const byLogicalId = new Map<string, LocalEventSource['function']>();
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const name = (['batcher', 'planner'] as const).find((n) => id.toLowerCase().startsWith(n));
+    if (!name) continue;
+    const variables =
+      (resource.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {};
+    functions[name] = {
+      environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, resolve(v, values)])),
+    };
+    byLogicalId.set(id, name);
+  }
+  const eventSources: LocalEventSource[] = [];
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+    const p = resource.Properties ?? {};
+    const fn = byLogicalId.get(String((p.FunctionName as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt']?.[0]));
+    const queueId = (p.EventSourceArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '';
+    if (!fn) continue;
+    eventSources.push({
+      function: fn,
+      queueUrl: values.get(queueId) ?? '',
+      queueArn: values.get(`${queueId}.Arn`) ?? '',
+      batchSize: Number(p.BatchSize ?? 10),
+      windowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+      fifo: (values.get(queueId) ?? '').endsWith('.fifo'),
+    });
+  }
+  return { functions, eventSources };
 }
 
 async function waitForStack(cfn: CloudFormationClient): Promise<Stack> {
@@ -151,7 +234,7 @@ async function createOrUpdate(cfn: CloudFormationClient, body: string): Promise<
   return waitForStack(cfn);
 }
 
-export async function deployLocal(): Promise<LocalStack> {
+export async function deployLocal(): Promise<LocalDeployment> {
   const route53 = new Route53Client(localClientConfig);
   const cfn = new CloudFormationClient(localClientConfig);
   const zones: Record<string, string> = {};
@@ -167,28 +250,14 @@ export async function deployLocal(): Promise<LocalStack> {
     (stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
   );
 
-  const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
-  const mapping = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
-  const variables = ((fn?.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ??
-    {}) as Record<string, unknown>;
-  const byRef: Record<string, string> = {
-    ApplyZoneChange: outputs.StateMachineArn ?? '',
-    DeadLetterQueue: outputs.DeadLetterQueueUrl ?? '',
-    RegistrationsQueue: outputs.RegistrationsQueueUrl ?? '',
-    'ApplyZoneChangeRole.RoleId': outputs.WorkflowRoleId ?? '',
-  };
-  const environment = Object.fromEntries(
-    Object.entries(variables).map(([k, v]) => [k, resolveRefs(v, byRef)]),
-  );
-  const result: LocalStack = {
+  const { functions, eventSources } = localFunctions(template, await resourceValues(cfn, stackName));
+  const result: LocalDeployment = {
     stackName,
     zones,
     outputs,
-    batcher: {
-      environment,
-      batchSize: Number(mapping?.Properties?.BatchSize ?? 10),
-      batchWindowSeconds: Number(mapping?.Properties?.MaximumBatchingWindowInSeconds ?? 0),
-    },
+    functions,
+    eventSources,
+    batcherConcurrency: loadStageConfig('local', { ...process.env, ...zoneEnv }).batcher.concurrency,
   };
   mkdirSync(join(root, '.local'), { recursive: true });
   writeFileSync(stackFile, JSON.stringify(result, null, 2));

@@ -1,17 +1,18 @@
-// `npm start`: the whole system on LocalStack. Deploys the stack, then plays the batcher's SQS event source in
-// the foreground and reports each batch and each workflow execution as it ends. Ctrl-C stops it.
+// `npm start`: the whole system on LocalStack. Deploys the stack, then runs the pipeline (the batcher and the
+// planner behind local event sources) in the foreground and reports each batch and each workflow execution as it
+// ends. Ctrl-C stops it.
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { localEventSource } from './batcher';
 import { localClientConfig, localEndpoint } from './connection';
 import { deployLocal } from './deploy';
-import { pollOnce } from './event-source';
+import { localPipeline } from './pipeline';
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
 const sfn = new SFNClient(localClientConfig);
 
 interface Summary {
   records?: { record: string; added: string[]; removed: string[] }[];
-  changeId?: string;
+  changeIds?: string[];
+  messages?: number;
   polls?: number;
   secondsWaited?: number;
 }
@@ -24,7 +25,8 @@ function describeOutput(output: string | undefined): string {
         `${r.record} ${[...r.added.map((v) => `+${v}`), ...r.removed.map((v) => `-${v}`)].join(' ') || '(registry only)'}`,
     )
     .join('; ');
-  return `${records} [change ${summary.changeId ?? '?'}, ${summary.polls ?? 0} poll(s), ${summary.secondsWaited ?? 0} s]`;
+  const changes = summary.changeIds ?? [];
+  return `${records} [${summary.messages ?? 0} message(s), ${changes.length} change(s) ${changes.join(' ')}, ${summary.polls ?? 0} poll(s), ${summary.secondsWaited ?? 0} s]`;
 }
 
 /** Follows one execution to its end, saying every 10 s that it is still waiting. */
@@ -51,9 +53,22 @@ async function follow(executionArn: string, name: string): Promise<void> {
 
 async function main(): Promise<void> {
   const stack = await deployLocal();
-  const source = await localEventSource(stack);
-  const queue = stack.outputs.RegistrationsQueueUrl;
   const stateMachineArn = stack.outputs.StateMachineArn ?? '';
+  const known = new Set(
+    ((await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }))).executions ?? []).map(
+      (e) => e.executionArn,
+    ),
+  );
+  const pipeline = await localPipeline(stack, {
+    onBatch: (outcome) => {
+      say(
+        `${outcome.source}: batch of ${outcome.received} message(s), ${outcome.failed.length} kept or failed`,
+      );
+      void newExecutions(stateMachineArn, known);
+    },
+  });
+  const queue = stack.outputs.RegistrationsQueueUrl;
+  const registrations = pipeline.sources.find((s) => s.queueUrl === queue);
   say(`
 r53dyn is running on LocalStack (${localEndpoint}).
   registrations queue   ${queue}
@@ -71,25 +86,28 @@ In another shell, register a machine with the real AWS CLI (installed in .local/
 (AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS, hence --endpoint-url), then look at the record:
   aws route53 list-resource-record-sets --hosted-zone-id ${stack.zones['dyn.example.test']}
 
-Waiting for messages (batch size ${source.batchSize}, batching window ${source.batchWindowSeconds} s). Ctrl-C stops.
+Waiting for messages (batch size ${registrations?.batchSize}, batching window ${registrations?.batchWindowSeconds} s, \
+${pipeline.sources.length} event source(s)). Ctrl-C stops.
 `);
-  const known = new Set(
-    ((await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }))).executions ?? []).map(
-      (e) => e.executionArn,
-    ),
-  );
+  pipeline.start();
+  process.on('SIGINT', () => {
+    say('stopping');
+    void pipeline.stop().then(() => process.exit(0));
+  });
   for (;;) {
-    const outcome = await pollOnce(source, 20);
-    if (!outcome) continue;
-    say(`batch of ${outcome.received} message(s): ${outcome.failed.length} reported failed`);
-    const executions =
-      (await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }))).executions ?? [];
-    for (const e of executions) {
-      if (!e.executionArn || known.has(e.executionArn)) continue;
-      known.add(e.executionArn);
-      say(`execution ${e.name}: started`);
-      void follow(e.executionArn, e.name ?? '');
-    }
+    await new Promise((r) => setTimeout(r, 2000));
+    await newExecutions(stateMachineArn, known);
+  }
+}
+
+async function newExecutions(stateMachineArn: string, known: Set<string | undefined>): Promise<void> {
+  const executions =
+    (await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 100 }))).executions ?? [];
+  for (const e of executions) {
+    if (!e.executionArn || known.has(e.executionArn)) continue;
+    known.add(e.executionArn);
+    say(`execution ${e.name}: started`);
+    void follow(e.executionArn, e.name ?? '');
   }
 }
 
