@@ -61,7 +61,7 @@ export const MESSAGE_BODY_LIMIT_BYTES = 4096;
 export const TOMBSTONE_MS = 3_600_000;
 
 /**
- * Every reason a message can end in the dead-letter queue with, one description each (docs/design.md §4). A
+ * Every reason a message can end in the dead-letter queue with, one description each (docs/design.md §3.6). A
  * reason attribute reads `<code>: <detail>`; operators and alarms match on the code.
  */
 export const REASONS = {
