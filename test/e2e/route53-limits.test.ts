@@ -5,6 +5,7 @@ import {
   type Change,
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
+  GetChangeCommand,
   GetHostedZoneCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
@@ -229,6 +230,33 @@ describe('Route 53 API limits on LocalStack', () => {
     expect(await readRoute53Counters(endpoint)).toMatchObject({
       throttled: { ChangeResourceRecordSets: 1 },
       recordChanges: 10,
+    });
+  });
+
+  it("cover calls served by LocalStack's provider and by moto alike, beside the preconditions hook", async () => {
+    await setRoute53Limits(endpoint, {
+      enabled: true,
+      operations: { GetChange: { capacity: 1, refillPerSecond: 0.01 } },
+      changes: { capacity: 100, refillPerSecond: 0.01 },
+    });
+
+    // moto serves ChangeResourceRecordSets; route53-preconditions.py refuses a CREATE of an existing record
+    const created = await changeRecords(aRecords('CREATE', 40, 2));
+    const conflict = await changeRecords(aRecords('CREATE', 40, 1)).catch(
+      (error: Route53ServiceException) => error.name,
+    );
+    // LocalStack's provider serves GetChange, through the preconditions hook's change ids
+    const changeId = created.ChangeInfo?.Id ?? '';
+    const polls = await burst(2, () => once.send(new GetChangeCommand({ Id: changeId })));
+
+    expect(conflict).toBe('InvalidChangeBatch');
+    expect(polls.succeeded).toBe(1);
+    expect(polls.failures.map(failureShape)).toEqual([throttled]);
+    expect(await readRoute53Counters(endpoint)).toMatchObject({
+      calls: { ChangeResourceRecordSets: 2, GetChange: 2 },
+      throttled: { GetChange: 1 },
+      throttledBy: { account: 0, operation: 1, changes: 0 },
+      recordChanges: 2, // the refused batch changed nothing
     });
   });
 
