@@ -1,55 +1,57 @@
-// The deployed local stack (test/e2e/global-setup.ts deploys it once per run) and what tests check on it.
+// The stack deployed in LocalStack (test/e2e/global-setup.ts deploys it once per run), the local pipeline that
+// runs its handlers, and what tests check on it.
 import { ListResourceRecordSetsCommand, type RRType } from '@aws-sdk/client-route-53';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { type Message, PurgeQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { localEventSource, readLocalStack } from '../../infra/local/batcher';
-import type { LocalStack } from '../../infra/local/deploy';
-import { type BatchOutcome, drain, type EventSourceOptions } from '../../infra/local/event-source';
+import type { LocalDeployment } from '../../infra/local/deploy';
+import type { BatchOutcome } from '../../infra/local/event-source';
+import { type LocalPipeline, localPipeline, type PipelineOptions, readDeployment } from '../../infra/local/pipeline';
 import { route53, sfn, sqs } from './localstack';
 
 export interface DeployedStack {
-  stack: LocalStack;
-  source: EventSourceOptions;
+  deployment: LocalDeployment;
+  pipeline: LocalPipeline;
   zoneId: (suffix: string) => string;
   queueUrl: string;
+  eventsQueueUrl: string;
+  zoneQueueUrl: string;
   deadLetterQueueUrl: string;
   stateMachineArn: string;
 }
 
-export async function deployedStack(): Promise<DeployedStack> {
-  const stack = readLocalStack();
-  const source = await localEventSource(stack);
+/** The deployed stack and a pipeline over it (not started: settle() starts it). */
+export async function deployedStack(options: PipelineOptions = {}): Promise<DeployedStack> {
+  const deployment = readDeployment();
+  const pipeline = await localPipeline(deployment, { waitSeconds: 1, ...options });
   return {
-    stack,
-    source,
+    deployment,
+    pipeline,
     zoneId: (suffix) => {
-      const id = stack.zones[suffix];
+      const id = deployment.zones[suffix];
       if (!id) throw new Error(`no local zone ${suffix}`);
       return id;
     },
-    queueUrl: stack.outputs.RegistrationsQueueUrl ?? '',
-    deadLetterQueueUrl: stack.outputs.DeadLetterQueueUrl ?? '',
-    stateMachineArn: stack.outputs.StateMachineArn ?? '',
+    queueUrl: deployment.outputs.RegistrationsQueueUrl ?? '',
+    eventsQueueUrl: deployment.outputs.EventsQueueUrl ?? '',
+    zoneQueueUrl: deployment.outputs.ZoneQueueUrl ?? '',
+    deadLetterQueueUrl: deployment.outputs.DeadLetterQueueUrl ?? '',
+    stateMachineArn: deployment.outputs.StateMachineArn ?? '',
   };
 }
 
-/** Runs the local event source until the queue is empty, then waits for every execution it started to end. */
+/**
+ * Runs the pipeline until every queue is empty and no execution runs; returns the batches it handled and the
+ * executions that started meanwhile.
+ */
 export async function settle(
   deployed: DeployedStack,
   since?: Set<string>,
+  timeoutSeconds = 600,
 ): Promise<{ batches: BatchOutcome[]; executions: Execution[] }> {
   const before = since ?? (await executionArns(deployed));
-  const batches: BatchOutcome[] = [];
-  // requeued messages come back after the workflow ran, so poll until both the queue and the workflows are quiet
-  for (let round = 0; round < 20; round++) {
-    batches.push(...(await drain(deployed.source, 2)));
-    const running = await waitForExecutions(deployed.stateMachineArn);
-    if (running === 0) {
-      const more = await drain(deployed.source, 2);
-      batches.push(...more);
-      if (more.length === 0) break;
-    }
-  }
+  const first = deployed.pipeline.outcomes.length;
+  await deployed.pipeline.settle(timeoutSeconds, (line) => process.stderr.write(`[settle] ${line}\n`));
+  const batches = deployed.pipeline.outcomes.slice(first);
   const arns = (await listExecutions(deployed.stateMachineArn))
     .map((e) => e.executionArn ?? '')
     .filter((arn) => arn && !before.has(arn));
@@ -71,11 +73,17 @@ export async function executionArns(deployed: DeployedStack): Promise<Set<string
 }
 
 async function listExecutions(stateMachineArn: string) {
-  const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }));
-  return out.executions ?? [];
+  const all = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
+    all.push(...(out.executions ?? []));
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return all;
 }
 
-async function describe(executionArn: string): Promise<Execution> {
+export async function describe(executionArn: string): Promise<Execution> {
   const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
   return {
     executionArn,
@@ -85,15 +93,6 @@ async function describe(executionArn: string): Promise<Execution> {
     error: d.error,
     cause: d.cause,
   };
-}
-
-async function waitForExecutions(stateMachineArn: string, timeoutMs = 120_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const running = (await listExecutions(stateMachineArn)).filter((e) => e.status === 'RUNNING').length;
-    if (running === 0 || Date.now() > deadline) return running;
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The values of one rrset, sorted; undefined when it does not exist. */
