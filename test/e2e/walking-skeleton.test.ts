@@ -1,10 +1,13 @@
 // One machine boots, its name resolves: the boot script (real AWS CLI, fake IMDS on loopback) sends a
-// registration, the local event source runs the real batcher, the real workflow writes Route 53.
+// registration, the local pipeline runs the real batcher and planner, the real workflow writes Route 53.
 
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { zoneEntry } from '../../handlers/core/allowlist';
+import type { WorkflowInput } from '../../handlers/core/workflow-input';
 import { awsCliBinDir, runBootScript, startFakeImds } from '../helpers/fake-metadata';
 import { cliEnv, sfn } from '../helpers/localstack';
 import {
+  allowlistZone,
   type DeployedStack,
   deployedStack,
   receiveAll,
@@ -25,6 +28,8 @@ beforeAll(async () => {
   deployed = await deployedStack();
   zoneId = deployed.zoneId('dyn.example.test');
 });
+
+afterAll(() => deployed.pipeline.stop());
 
 test('a booting instance becomes an A record with its registry entry, through a SUCCEEDED execution', async () => {
   // Arrange
@@ -62,7 +67,7 @@ test('a booting instance becomes an A record with its registry entry, through a 
         records: [{ record: `${skeleton}.`, added: ['54.210.7.31'], removed: [] }],
       },
     });
-    expect(mine[0]?.name.startsWith(`${zoneId}-p1of1-`)).toBe(true);
+    expect(mine[0]?.name).toMatch(new RegExp(`^${zoneId}-[0-9a-f-]+-r1$`));
   } finally {
     await imds.close();
   }
@@ -95,22 +100,24 @@ test('a registration for a name outside the allowlist never reaches Route 53 and
 });
 
 test('an execution started directly on the deployed state machine with a name outside the allowlist fails RecordNotAllowed', async () => {
-  // Arrange: what a caller bypassing the batcher would send, for a name that only ends like the suffix
+  // Arrange: what a caller bypassing the planner would send: the zone's real entry, a record whose A slot
+  // names a record that only ends like the suffix
+  const zone = allowlistZone(deployed, 'dyn.example.test');
   const name = `web-${run}.evildyn.example.test.`;
-  const input = {
+  const create = {
+    Action: 'CREATE',
+    ResourceRecordSet: { Name: name, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '54.210.7.33' }] },
+  };
+  const input: WorkflowInput = {
     hostedZoneId: zoneId,
-    changes: [
-      {
-        relativeName: `web-${run}`,
-        change: {
-          Action: 'CREATE',
-          ResourceRecordSet: { Name: name, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '54.210.7.33' }] },
-        },
-      },
-    ],
-    summary: { records: [{ record: name, added: ['54.210.7.33'], removed: [] }], messages: 1, part: '1/1' },
-    requeue: [],
-    attempt: 0,
+    zone: zoneEntry(zone),
+    parts: [{ records: [{ name: `web-${run}`, slots: [[], [create as never], [], [], [], []] }] }],
+    release: { complete: true, delete: [], now: [], later: [] },
+    summary: {
+      round: 'hostile',
+      messages: 1,
+      records: [{ record: name, added: ['54.210.7.33'], removed: [] }],
+    },
   };
   const before = await zoneSnapshot(zoneId);
 
@@ -131,6 +138,6 @@ test('an execution started directly on the deployed state machine with a name ou
   // Assert
   expect(described.status).toBe('FAILED');
   expect(described.error).toBe('RecordNotAllowed');
-  expect(described.cause).toContain(name);
+  expect(JSON.parse(described.cause ?? '{}')).toEqual({ records: [`web-${run}`] });
   expect(await zoneSnapshot(zoneId)).toEqual(before);
 });

@@ -3,9 +3,17 @@
 import { ListResourceRecordSetsCommand, type RRType } from '@aws-sdk/client-route-53';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { type Message, PurgeQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { parseAllowlist } from '../../handlers/core/allowlist';
+import type { ZoneRule } from '../../handlers/core/model';
+import { ENVIRONMENT } from '../../handlers/settings';
 import type { LocalDeployment } from '../../infra/local/deploy';
 import type { BatchOutcome } from '../../infra/local/event-source';
-import { type LocalPipeline, localPipeline, type PipelineOptions, readDeployment } from '../../infra/local/pipeline';
+import {
+  type LocalPipeline,
+  localPipeline,
+  type PipelineOptions,
+  readDeployment,
+} from '../../infra/local/pipeline';
 import { route53, sfn, sqs } from './localstack';
 
 export interface DeployedStack {
@@ -56,6 +64,16 @@ export async function settle(
     .map((e) => e.executionArn ?? '')
     .filter((arn) => arn && !before.has(arn));
   return { batches, executions: await Promise.all(arns.map(describe)) };
+}
+
+/** The deployed allowlist's rule for a zone suffix, as the handlers read it. */
+export function allowlistZone(deployed: DeployedStack, suffix: string): ZoneRule {
+  const allowlist = parseAllowlist(
+    JSON.parse(deployed.deployment.functions.planner.environment[ENVIRONMENT.allowlist] ?? '{}'),
+  );
+  const zone = allowlist.zones.find((z) => z.suffix === suffix);
+  if (!zone) throw new Error(`no allowlisted zone ${suffix}`);
+  return zone;
 }
 
 export interface Execution {
