@@ -1,13 +1,14 @@
 // A fleet on LocalStack: 50 machines register for 3 names; 20 deregister, 5 are reported terminated by an EC2
-// state-change event through EventBridge, 5 stop heartbeating past their lease and a sweep runs. Duplicates
-// and late, older deliveries are mixed in. Each name must end with exactly the live machines.
+// state-change event through EventBridge (into the events queue), 5 stop heartbeating past their lease and a
+// sweep runs. Duplicates and late, older deliveries are mixed in. Each name must end with exactly the live
+// machines, and the zone's gone list with the terminated ones (docs/design.md §3.4).
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
-import { decodeRegistry } from '../../handlers/core/registry';
+import { decodeRegistry, goneListName } from '../../handlers/core/registry';
 import { endpoint, sqs } from '../helpers/localstack';
 import { type DeployedStack, deployedStack, recordValues, settle } from '../helpers/stack';
 
@@ -38,6 +39,8 @@ beforeAll(async () => {
   zoneId = deployed.zoneId('leased.example.test');
 });
 
+afterAll(() => deployed.pipeline.stop());
+
 function body(action: string, m: (typeof machines)[number]): string {
   const message: Record<string, unknown> = { v: 1, action, record: m.name, instanceId: m.instanceId };
   if (action !== 'deregister') message.ipv4 = m.ipv4;
@@ -45,7 +48,10 @@ function body(action: string, m: (typeof machines)[number]): string {
 }
 
 /** Sends in batches of 10, in the given order; `sentAt` claims an earlier first-send time (a late delivery). */
-async function send(messages: { body: string; sentAt?: number }[]): Promise<void> {
+async function send(
+  messages: { body: string; sentAt?: number }[],
+  queueUrl = deployed.queueUrl,
+): Promise<void> {
   for (let i = 0; i < messages.length; i += 10) {
     const entries: SendMessageBatchRequestEntry[] = messages.slice(i, i + 10).map((m, n) => ({
       Id: `m${n}`,
@@ -58,9 +64,7 @@ async function send(messages: { body: string; sentAt?: number }[]): Promise<void
             },
           }),
     }));
-    const out = await sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: deployed.queueUrl, Entries: entries }),
-    );
+    const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     expect(out.Failed ?? []).toEqual([]);
   }
 }
@@ -114,8 +118,9 @@ test('50 machines, 3 names: deregistrations, terminations and expired leases lea
     );
   }
 
-  // Round 2, within the lease: 20 deregister (some twice), a late register older than each of the first five
+  // Round 2, within the lease (the pipeline stops meanwhile, so that the events can be seen arriving): 20 deregister (some twice), a late register older than each of the first five
   // deregistrations arrives after them, 5 are terminated, and the machines that stay alive heartbeat.
+  await deployed.pipeline.stop();
   await send(
     shuffled(
       [
@@ -137,18 +142,16 @@ test('50 machines, 3 names: deregistrations, terminations and expired leases lea
     }),
   );
   expect(put.FailedEntryCount).toBe(0);
-  // 45 messages of round 2, the 5 late registers and the 5 events
-  await waitForQueueDepth(55);
+  // the rule delivers the events to the events queue
+  await waitForQueueDepth(deployed.eventsQueueUrl, 5);
   const round2 = await settle(deployed);
   expect(round2.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
 
-  // Round 3, past the lease of the silent five: the live machines heartbeat again and a sweep runs.
+  // Round 3, past the lease of the silent five: the live machines heartbeat again and the schedule's sweep runs.
   const waitMs = started + (leaseSeconds + 2) * 1000 - Date.now();
   if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
-  await send([
-    ...alive.map((m) => ({ body: body('heartbeat', m) })),
-    { body: JSON.stringify({ v: 1, action: 'sweep' }) },
-  ]);
+  await send(alive.map((m) => ({ body: body('heartbeat', m) })));
+  await send([{ body: JSON.stringify({ v: 1, action: 'sweep' }) }], deployed.eventsQueueUrl);
   const round3 = await settle(deployed);
   expect(round3.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
 
@@ -169,19 +172,27 @@ test('50 machines, 3 names: deregistrations, terminations and expired leases lea
         .sort(),
     });
   }
+  const goneList = (await recordValues(zoneId, goneListName('leased.example.test'), 'TXT')) ?? [];
+  const ours = new Set(machines.map((m) => m.instanceId));
+  expect(
+    decodeRegistry(goneList, 'r53dyn-local')
+      .entries.filter((e) => ours.has(e.instanceId))
+      .map((e) => `${e.instanceId}:${e.state}`)
+      .sort(),
+  ).toEqual(terminated.map((m) => `${m.instanceId}:gone`).sort());
 });
 
 /** EventBridge delivers to SQS asynchronously; wait until at least `count` messages are visible. */
-async function waitForQueueDepth(count: number): Promise<void> {
+async function waitForQueueDepth(queueUrl: string, count: number): Promise<void> {
   for (let waited = 0; waited < 60; waited++) {
     const out = await sqs.send(
       new GetQueueAttributesCommand({
-        QueueUrl: deployed.queueUrl,
+        QueueUrl: queueUrl,
         AttributeNames: ['ApproximateNumberOfMessages'],
       }),
     );
     if (Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) >= count) return;
     await new Promise((r) => setTimeout(r, 1000));
   }
-  throw new Error('the EC2 state-change events did not reach the registrations queue within 60 s');
+  throw new Error('the EC2 state-change events did not reach the events queue within 60 s');
 }

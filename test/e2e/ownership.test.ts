@@ -1,18 +1,22 @@
-// Ownership on LocalStack: two batches planned from the same state at once, where the compare-and-swap makes
-// one of them conflict and requeue; and a record created by hand, which r53dyn never touches.
+// Ownership on LocalStack (docs/design.md §3.3, §4.4, §4.5): batches from concurrent batchers for one name are
+// written by one round at a time and never conflict; another writer changing the record between the planner's
+// read and the workflow's write makes the compare-and-swap fail, and the next round writes on top of it; a
+// record created by hand is never touched; a batch delivered twice is written once.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { processBatch } from '../../handlers/batcher';
-import { readSettings } from '../../handlers/settings';
+import { processDeltas } from '../../handlers/planner';
+import { readBatcherSettings, readPlannerSettings } from '../../handlers/settings';
 import { toRecord } from '../../infra/local/event-source';
 import { route53, sqs } from '../helpers/localstack';
 import {
@@ -27,107 +31,191 @@ import {
 const run = Date.now().toString(36);
 let deployed: DeployedStack;
 let zoneId: string;
+const logger = new Logger({ serviceName: 'r53dyn', logLevel: 'WARN' });
 
 beforeAll(async () => {
   deployed = await deployedStack();
   zoneId = deployed.zoneId('dyn.example.test');
 });
 
+afterAll(() => deployed.pipeline.stop());
+
 const register = (record: string, instanceId: string, ipv4: string) =>
   JSON.stringify({ v: 1, action: 'register', record, instanceId, ipv4 });
 
 /**
- * Receives the message with this body as a one-record SQS event, as the event source would. Other messages
- * (the sweep schedule's, other tests') are made visible again at once.
+ * Receives the messages matching `wanted` from a queue as one SQS event, as an event source would. Others (the
+ * sweep schedule's, other tests') are made visible again at once.
  */
-async function eventFor(body: string): Promise<SQSEvent> {
-  for (let tries = 0; tries < 30; tries++) {
+async function eventFor(queueUrl: string, queueArn: string, wanted: (body: string) => boolean, count = 1) {
+  const records: SQSEvent['Records'] = [];
+  for (let tries = 0; tries < 30 && records.length < count; tries++) {
     const out = await sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: deployed.queueUrl,
+        QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: 1,
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
     );
-    let found: SQSEvent | undefined;
     for (const m of out.Messages ?? []) {
-      if (m.Body === body && !found) found = { Records: [toRecord(m, deployed.source.queueArn)] };
+      if (wanted(m.Body ?? '') && records.length < count) records.push(toRecord(m, queueArn));
       else {
         await sqs.send(
           new ChangeMessageVisibilityCommand({
-            QueueUrl: deployed.queueUrl,
+            QueueUrl: queueUrl,
             ReceiptHandle: m.ReceiptHandle,
             VisibilityTimeout: 0,
           }),
         );
       }
     }
-    if (found) return found;
   }
-  throw new Error(`message not received: ${body}`);
+  if (records.length < count)
+    throw new Error(`only ${records.length} of ${count} message(s) received from ${queueUrl}`);
+  return { Records: records };
 }
 
-test('two batches planned from the same state at once: one conflicts, is requeued, and both machines end up in the record', async () => {
-  // Arrange: two machines for one new name, each in its own batch.
-  const record = `race-${run}.dyn.example.test`;
+const arnOf = (url: string) => deployed.pipeline.sources.find((s) => s.queueUrl === url)?.queueArn ?? '';
+
+function batcherDeps() {
+  return { settings: readBatcherSettings(process.env), sqs: new SQSClient({}), logger, now: Date.now };
+}
+
+async function zoneQueueDepth(): Promise<number> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: deployed.zoneQueueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
+  return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+}
+
+test('two batchers deliver for one new name at once: one round at a time writes both machines, with no conflict', async () => {
+  // Arrange: two machines for one new name, each in its own batch
+  const record = `pair-${run}.dyn.example.test`;
   const bodies = [
     register(record, 'i-0aaaaaaaaaaaaaaa1', '44.201.0.1'),
     register(record, 'i-0aaaaaaaaaaaaaaa2', '44.201.0.2'),
   ];
   for (const MessageBody of bodies)
     await sqs.send(new SendMessageCommand({ QueueUrl: deployed.queueUrl, MessageBody }));
-  const first = await eventFor(bodies[0] as string);
-  const second = await eventFor(bodies[1] as string);
-
-  // Both batchers read Route 53 before either starts its workflow: a barrier after the reads.
-  let reads = 0;
-  let release: () => void = () => undefined;
-  const bothRead = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  // the batcher's own clients, as configured from the packaged stack's environment
-  const real = new Route53Client({});
-  const gated = {
-    send: async (command: Parameters<Route53Client['send']>[0]) => {
-      const out = await real.send(command);
-      reads += 1;
-      if (reads >= 4) release(); // two reads per record (A/AAAA and registry), per batcher
-      await bothRead;
-      return out;
-    },
-  } as unknown as Route53Client;
-  const settings = readSettings(process.env);
-  const deps = {
-    settings,
-    route53: gated,
-    sfn: new SFNClient({}),
-    sqs: new SQSClient({}),
-    logger: new Logger({ serviceName: 'r53dyn', logLevel: 'WARN' }),
-    now: Date.now,
-  };
-
-  // Act
+  const events = [];
+  for (const body of bodies)
+    events.push(await eventFor(deployed.queueUrl, arnOf(deployed.queueUrl), (b) => b === body));
   const before = await executionArns(deployed);
-  const responses = await Promise.all([processBatch(first, deps), processBatch(second, deps)]);
-  for (const event of [first, second]) {
-    const message = event.Records[0];
+
+  // Act: both batchers at once, then the pipeline (its planner) until everything is written
+  const responses = await Promise.all(events.map((event) => processBatch(event, batcherDeps())));
+  for (const event of events) {
     await sqs.send(
-      new DeleteMessageCommand({ QueueUrl: deployed.queueUrl, ReceiptHandle: message?.receiptHandle }),
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: deployed.queueUrl,
+        ReceiptHandle: event.Records[0]?.receiptHandle,
+        VisibilityTimeout: 0,
+      }),
     );
   }
+  await deployed.pipeline.settle();
   const { executions } = await settle(deployed, before);
 
   // Assert
   expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
   const mine = executions.filter((e) => JSON.stringify(e.output ?? {}).includes(`${record}.`));
-  expect(mine.map((e) => (e.output as { status: string }).status).sort()).toEqual([
-    'INSYNC',
-    'INSYNC',
-    'REQUEUED',
-  ]);
+  expect(mine.map((e) => e.status)).toEqual(mine.map(() => 'SUCCEEDED'));
+  expect(mine.every((e) => /-r1$/.test(e.name))).toBe(true);
   expect(await recordValues(zoneId, `${record}.`, 'A')).toEqual(['44.201.0.1', '44.201.0.2']);
+});
+
+test('another writer changes the registry between the read and the write: the round fails its compare-and-swap, the next one writes on top', async () => {
+  // Arrange: a managed record, then one more machine whose round is planned from a read that goes stale
+  const record = `race-${run}.dyn.example.test`;
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: deployed.queueUrl,
+      MessageBody: register(record, 'i-0ddddddddddddddd1', '44.204.0.1'),
+    }),
+  );
+  await settle(deployed);
+  await deployed.pipeline.stop();
+  const body = register(record, 'i-0ddddddddddddddd2', '44.204.0.2');
+  await sqs.send(new SendMessageCommand({ QueueUrl: deployed.queueUrl, MessageBody: body }));
+  const batch = await eventFor(deployed.queueUrl, arnOf(deployed.queueUrl), (b) => b === body);
+  await processBatch(batch, batcherDeps());
+  await sqs.send(
+    new DeleteMessageCommand({ QueueUrl: deployed.queueUrl, ReceiptHandle: batch.Records[0]?.receiptHandle }),
+  );
+  const deltas = await eventFor(deployed.zoneQueueUrl, arnOf(deployed.zoneQueueUrl), (b) =>
+    b.includes(record),
+  );
+  const foreign = '"note=kept by hand"';
+  const real = new Route53Client({});
+  let wrote = false;
+  const staleReads = {
+    send: async (command: Parameters<Route53Client['send']>[0]) => {
+      const out = await real.send(command);
+      if (!wrote) {
+        wrote = true;
+        const registry = (await recordValues(zoneId, `_r53dyn.${record}.`, 'TXT')) ?? [];
+        await route53.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: zoneId,
+            ChangeBatch: {
+              Changes: [
+                {
+                  Action: 'DELETE',
+                  ResourceRecordSet: {
+                    Name: `_r53dyn.${record}.`,
+                    Type: 'TXT',
+                    TTL: 60,
+                    ResourceRecords: registry.map((Value) => ({ Value })),
+                  },
+                },
+                {
+                  Action: 'CREATE',
+                  ResourceRecordSet: {
+                    Name: `_r53dyn.${record}.`,
+                    Type: 'TXT',
+                    TTL: 60,
+                    ResourceRecords: [...registry, foreign].map((Value) => ({ Value })),
+                  },
+                },
+              ],
+            },
+          }),
+        );
+      }
+      return out;
+    },
+  } as unknown as Route53Client;
+  const before = await executionArns(deployed);
+
+  // Act: the planner reads (and the other writer writes), its execution fails; then the pipeline runs on
+  const planned = await processDeltas(deltas, {
+    settings: readPlannerSettings(process.env),
+    route53: staleReads,
+    sfn: new SFNClient({}),
+    sqs: new SQSClient({}),
+    logger,
+    now: Date.now,
+  });
+  const { executions } = await settle(deployed, before);
+
+  // Assert: the first round kept its deltas, failed its compare-and-swap and released them; the second wrote
+  expect(planned).toEqual({
+    batchItemFailures: deltas.Records.map((r) => ({ itemIdentifier: r.messageId })),
+  });
+  const mine = executions.sort((a, b) => a.name.localeCompare(b.name));
+  expect(mine.map((e) => [e.name.slice(-3), e.status, e.error])).toEqual([
+    ['-r1', 'FAILED', 'PartsFailed'],
+    ['-r2', 'SUCCEEDED', undefined],
+  ]);
+  expect(mine[0]?.cause).toContain('InvalidChangeBatch');
+  expect(await recordValues(zoneId, `${record}.`, 'A')).toEqual(['44.204.0.1', '44.204.0.2']);
+  expect(await recordValues(zoneId, `_r53dyn.${record}.`, 'TXT')).toContain(foreign);
+  expect((await receiveAll(deployed.deadLetterQueueUrl)).filter((m) => m.Body?.includes(record))).toEqual([]);
 });
 
 test('a record created by hand is left untouched and the message that targeted it is dead-lettered with the reason', async () => {
@@ -166,43 +254,37 @@ test('a record created by hand is left untouched and the message that targeted i
   expect(await recordValues(zoneId, record, 'A')).toEqual(['44.202.0.9']);
   expect(await recordValues(zoneId, `_r53dyn.${record}`, 'TXT')).toBeUndefined();
   const letters = (await receiveAll(deployed.deadLetterQueueUrl)).filter((m) => m.Body?.includes(record));
-  expect(letters).toHaveLength(1);
-  expect(letters[0]?.MessageAttributes?.['r53dyn-reason']?.StringValue).toMatch(/^not-managed: /);
+  expect(letters.map((m) => m.MessageAttributes?.['r53dyn-reason']?.StringValue?.split(':')[0])).toEqual([
+    'not-managed',
+  ]);
 });
 
-test('a redelivered batch maps to the same execution and is not applied twice', async () => {
-  // Arrange: one batch, delivered twice (as after a batcher timeout), the second time once its write is done
+test('a batch delivered twice to the batcher makes one delta, and is written once', async () => {
+  // Arrange: one batch, delivered twice (as after a batcher timeout)
+  await deployed.pipeline.stop();
   const record = `again-${run}.dyn.example.test`;
   const body = register(record, 'i-0ccccccccccccccc1', '44.203.0.1');
   await sqs.send(new SendMessageCommand({ QueueUrl: deployed.queueUrl, MessageBody: body }));
-  const event = await eventFor(body);
-  const deps = {
-    settings: readSettings(process.env),
-    route53: new Route53Client({}),
-    sfn: new SFNClient({}),
-    sqs: new SQSClient({}),
-    logger: new Logger({ serviceName: 'r53dyn', logLevel: 'WARN' }),
-    now: Date.now,
-  };
+  const event = await eventFor(deployed.queueUrl, arnOf(deployed.queueUrl), (b) => b === body);
   const before = await executionArns(deployed);
 
-  // Act: the first delivery, its workflow, then the same event again while its execution is still running,
-  // and once more after it ended
-  const first = await processBatch(event, deps);
-  const whileRunning = await processBatch(event, deps);
-  await settle(deployed, before);
-  const afterwards = await processBatch(event, deps);
+  // Act
+  const first = await processBatch(event, batcherDeps());
+  const again = await processBatch(event, batcherDeps());
+  const queued = await zoneQueueDepth();
   await sqs.send(
-    new DeleteMessageCommand({ QueueUrl: deployed.queueUrl, ReceiptHandle: event.Records[0]?.receiptHandle }),
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: deployed.queueUrl,
+      ReceiptHandle: event.Records[0]?.receiptHandle,
+      VisibilityTimeout: 0,
+    }),
   );
   const { executions } = await settle(deployed, before);
 
-  // Assert
-  expect([first, whileRunning, afterwards]).toEqual([
-    { batchItemFailures: [] },
-    { batchItemFailures: [] },
-    { batchItemFailures: [] },
-  ]);
+  // Assert: SQS dropped the second delta as a duplicate; the message itself came back once more and was folded
+  // into a record that already held it
+  expect([first, again]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+  expect(queued).toBe(1);
   const mine = executions.filter((e) => JSON.stringify(e.output ?? {}).includes(`${record}.`));
   expect(mine.map((e) => e.status)).toEqual(['SUCCEEDED']);
   expect(await recordValues(zoneId, `${record}.`, 'A')).toEqual(['44.203.0.1']);
