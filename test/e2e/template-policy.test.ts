@@ -1,7 +1,9 @@
 // Least privilege, read off the packaged CloudFormation template (the e2e global setup packages it with osls):
 // cfn-lint passes, no statement grants `*` or a whole service, every record write carries the Route 53 condition
-// keys derived from the stage's allowlist, the instance policy only sends to the queue, and the batcher holds
-// exactly the rights of SPEC §7. The checks themselves are shown to fail on hand-made bad policies.
+// keys derived from the stage's allowlist, the instance policy only sends to the queue, each role holds exactly
+// the rights of docs/design.md §7.4, only EventBridge's rules may write the events queue and only the batcher the
+// zone queue (§7.2), and only EC2 and ECS may assume the instance role (§7.1). The checks themselves are shown
+// to fail on hand-made bad policies.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +49,8 @@ const policyAt = (where: string): PlacedPolicy => {
   return found;
 };
 
+const statementsOfPolicy = (where: string) => policyAt(where).document.Statement;
+
 const allow = (statement: object): PlacedPolicy => ({
   where: 'Hand-made',
   document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', ...statement }] },
@@ -71,9 +75,13 @@ describe('the packaged template', () => {
     expect(policies.map((p) => p.where).sort()).toEqual([
       'ApplyZoneChangeRole/apply-zone-change',
       'BatcherRole/batcher',
+      'EventsQueuePolicy',
       'InstanceRegistrationPolicy',
-      'RegistrationsQueuePolicy',
+      'InstanceRole/register',
+      'PlannerRole/planner',
+      'RedriveRole/redrive',
       'ServerlessDeploymentBucketPolicy',
+      'ZoneQueuePolicy',
     ]);
   });
 
@@ -122,30 +130,124 @@ describe('the packaged template', () => {
     expect(template.Resources.InstanceRegistrationPolicy?.Type).toBe('AWS::IAM::ManagedPolicy');
   });
 
-  test('the batcher holds exactly SPEC §7 rights, plus what its event source and its logs need', () => {
-    // Arrange
-    // an Fn::Sub string: the ${...} are CloudFormation's pseudo parameters, left for CloudFormation to fill
-    const logGroup = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/r53dyn-local-batcher`;
-    const expected = [
-      ...stageZones.map(
-        (zone) => `route53:ListResourceRecordSets arn:aws:route53:::hostedzone/${zone.hostedZoneId}`,
-      ),
-      'states:StartExecution !Ref ApplyZoneChange',
-      'sqs:SendMessage !GetAtt DeadLetterQueue.Arn',
-      // the SQS event source mapping polls with the function's role
-      'sqs:ReceiveMessage !GetAtt RegistrationsQueue.Arn',
-      'sqs:DeleteMessage !GetAtt RegistrationsQueue.Arn',
-      'sqs:GetQueueAttributes !GetAtt RegistrationsQueue.Arn',
-      // streams in its own log group (which the template creates)
-      `logs:CreateLogStream ${logGroup}:*`,
-      `logs:PutLogEvents ${logGroup}:*:*`,
-    ].sort();
+  // an Fn::Sub string: the ${...} are CloudFormation's pseudo parameters, left for CloudFormation to fill
+  const logs = (fn: string) => {
+    const group = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/r53dyn-local-${fn}`;
+    return [`logs:CreateLogStream ${group}:*`, `logs:PutLogEvents ${group}:*:*`];
+  };
 
-    // Act
-    const given = grants(policyAt('BatcherRole/batcher').document);
+  test('the batcher reads its two queues and writes the zone queue and dead letters, nothing else', () => {
+    expect(grants(policyAt('BatcherRole/batcher').document)).toEqual(
+      [
+        'sqs:ReceiveMessage !GetAtt RegistrationsQueue.Arn',
+        'sqs:DeleteMessage !GetAtt RegistrationsQueue.Arn',
+        'sqs:GetQueueAttributes !GetAtt RegistrationsQueue.Arn',
+        'sqs:ReceiveMessage !GetAtt EventsQueue.Arn',
+        'sqs:DeleteMessage !GetAtt EventsQueue.Arn',
+        'sqs:GetQueueAttributes !GetAtt EventsQueue.Arn',
+        'sqs:SendMessage !GetAtt ZoneQueue.Arn',
+        'sqs:SendMessage !GetAtt DeadLetterQueue.Arn',
+        ...logs('batcher'),
+      ].sort(),
+    );
+  });
 
-    // Assert
-    expect(given).toEqual(expected);
+  test('the planner holds the zone queue, reads the allowlisted zones, starts and reads back its executions', () => {
+    expect(grants(policyAt('PlannerRole/planner').document)).toEqual(
+      [
+        'sqs:ReceiveMessage !GetAtt ZoneQueue.Arn',
+        'sqs:DeleteMessage !GetAtt ZoneQueue.Arn',
+        'sqs:GetQueueAttributes !GetAtt ZoneQueue.Arn',
+        'sqs:ChangeMessageVisibility !GetAtt ZoneQueue.Arn',
+        'sqs:SendMessage !GetAtt DeadLetterQueue.Arn',
+        ...stageZones.map(
+          (zone) => `route53:ListResourceRecordSets arn:aws:route53:::hostedzone/${zone.hostedZoneId}`,
+        ),
+        'states:StartExecution !Ref ApplyZoneChange',
+        `states:DescribeExecution arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:r53dyn-local-apply-zone-change:*`,
+        ...logs('planner'),
+      ].sort(),
+    );
+  });
+
+  test('the workflow writes its zones (conditioned), polls changes, reads its zone entries and frees the zone queue', () => {
+    const prefix = `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/r53dyn/local/zones`;
+    expect(grants(policyAt('ApplyZoneChangeRole/apply-zone-change').document)).toEqual(
+      [
+        ...stageZones.map(
+          (zone) => `route53:ChangeResourceRecordSets arn:aws:route53:::hostedzone/${zone.hostedZoneId}`,
+        ),
+        'route53:GetChange arn:aws:route53:::change/*',
+        ...stageZones.map((zone) => `ssm:GetParameter ${prefix}/${zone.hostedZoneId}`),
+        'sqs:DeleteMessage !GetAtt ZoneQueue.Arn',
+        'sqs:ChangeMessageVisibility !GetAtt ZoneQueue.Arn',
+      ].sort(),
+    );
+  });
+
+  test('the redrive role moves dead letters back to the registrations queue, nothing else', () => {
+    const verbs = ['ReceiveMessage', 'DeleteMessage', 'ChangeMessageVisibility', 'GetQueueAttributes'];
+    expect(grants(policyAt('RedriveRole/redrive').document)).toEqual(
+      [
+        ...verbs.flatMap((verb) => [
+          `sqs:${verb} !GetAtt DeadLetterQueue.Arn`,
+          `sqs:${verb} !GetAtt ZoneDeadLetterQueue.Arn`,
+        ]),
+        'sqs:SendMessage !GetAtt RegistrationsQueue.Arn',
+      ].sort(),
+    );
+  });
+
+  test('only EC2 instances and ECS tasks may assume the instance role, which may only register', () => {
+    const trust = template.Resources.InstanceRole?.Properties?.AssumeRolePolicyDocument as PolicyDocument;
+    expect(trust.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: ['ec2.amazonaws.com', 'ecs-tasks.amazonaws.com'] },
+        Action: 'sts:AssumeRole',
+      },
+    ]);
+    expect(
+      instancePolicyProblems(policyAt('InstanceRole/register').document, '!GetAtt RegistrationsQueue.Arn'),
+    ).toEqual([]);
+  });
+
+  test("only the stack's EventBridge rules may send to the events queue; everyone else is denied", () => {
+    const rules = [{ 'Fn::GetAtt': ['InstanceStateRule', 'Arn'] }, { 'Fn::GetAtt': ['SweepRule', 'Arn'] }];
+    expect(statementsOfPolicy('EventsQueuePolicy')).toEqual([
+      {
+        Sid: 'EventBridgeRules',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['EventsQueue', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': rules } },
+      },
+      {
+        Sid: 'NobodyElse',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['EventsQueue', 'Arn'] },
+        Condition: { ArnNotEquals: { 'aws:SourceArn': rules } },
+      },
+    ]);
+    expect(template.Resources.InstanceStateRule?.Properties?.Targets).toEqual([
+      { Id: 'events', Arn: { 'Fn::GetAtt': ['EventsQueue', 'Arn'] } },
+    ]);
+  });
+
+  test('only the batcher may send to the zone queue, whose deltas skip validation', () => {
+    expect(statementsOfPolicy('ZoneQueuePolicy')).toEqual([
+      {
+        Sid: 'OnlyTheBatcher',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['ZoneQueue', 'Arn'] },
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['BatcherRole', 'Arn'] } } },
+      },
+    ]);
   });
 });
 

@@ -77,10 +77,14 @@ export function render(value: unknown): string {
 }
 
 /**
- * The one wildcard resource SPEC §7 needs: GetChange is authorised on `change/<id>`, and the id only exists once
- * ChangeResourceRecordSets has returned it, so no policy written beforehand can name it.
+ * The one wildcard resource docs/design.md §7.4 needs in Route 53: GetChange is authorised on `change/<id>`, and
+ * the id only exists once ChangeResourceRecordSets has returned it, so no policy written beforehand can name it.
  */
 export const getChangeException = { action: 'route53:GetChange', resource: 'arn:aws:route53:::change/*' };
+
+// The planner reads back the executions of its one state machine by name, and names are made at run time:
+// `execution:<state machine name>:*` is as narrow as Step Functions allows (docs/design.md §4.4).
+const executionsOfOneStateMachine = /^execution:[^*:]+:\*$/;
 
 // A Lambda function's log streams are named at run time; naming the log group exactly and leaving the stream
 // open (`:*`, or `:*:*` for PutLogEvents) is as narrow as CloudWatch Logs allows.
@@ -109,6 +113,13 @@ function resourceProblem(actions: string[], resource: unknown): string | undefin
     return undefined;
   }
   if (text.includes(':logs:') && logStreamsOfOneGroup.test(part)) return undefined;
+  if (
+    text.includes(':states:') &&
+    executionsOfOneStateMachine.test(part) &&
+    actions.every((a) => a === 'states:DescribeExecution')
+  ) {
+    return undefined;
+  }
   return `Resource ${text} has a wildcard in the resource name`;
 }
 
