@@ -9,10 +9,23 @@ const { buildResources, allowlistParameterPrefix, functionEnvironments, logicalI
 );
 const { buildWorkflow } = tsRequire('../workflows/apply-zone-change.ts', __filename);
 
+/**
+ * A bad stage file is the user's to fix, not a bug: the framework prints the error's stack, so the stack is
+ * just the message, which names the file and what to change.
+ */
+function stageConfig(stage) {
+  try {
+    return loadStageConfig(stage);
+  } catch (error) {
+    if (error && error.name === 'StageConfigError') error.stack = error.message;
+    throw error;
+  }
+}
+
 module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   const service = await resolveVariable('self:service');
-  const config = loadStageConfig(stage);
+  const config = stageConfig(stage);
   const environments = functionEnvironments(config, service);
   return {
     batcher: {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseAllowlist } from '../handlers/core/allowlist';
+import { AllowlistError, parseAllowlist } from '../handlers/core/allowlist';
 import { OWNER_ID_PATTERN, OWNER_ID_RULE } from '../handlers/core/contract';
 import { checkZoneFits } from '../handlers/core/limits';
 import type { Allowlist } from '../handlers/core/model';
@@ -107,18 +107,30 @@ export function parseStageConfig(
 ): StageConfig {
   const raw = parseYamlText(substituteEnv(text, env, file), file);
   const settings = settingsSchema.safeParse(raw ?? {});
+  const zones = (raw as { zones?: unknown } | null)?.zones;
+  let allowlist: Allowlist | undefined;
+  const problems: string[] = [];
   if (!settings.success) {
-    const problems = settings.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new StageConfigError(`${file} is not a valid stage configuration:\n${problems.join('\n')}`);
+    problems.push(...settings.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`));
   }
-  const { zones, ...s } = settings.data;
-  let allowlist: Allowlist;
   try {
     allowlist = parseAllowlist({ zones: zones ?? [] });
   } catch (error) {
-    throw new StageConfigError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+    if (!(error instanceof AllowlistError)) throw error;
+    problems.push(...error.problems.map((p) => `  ${p}`));
   }
-  const problems = [
+  if (!settings.success || allowlist === undefined) {
+    throw new StageConfigError(`${file} is not a valid stage configuration:\n${problems.join('\n')}`);
+  }
+  const { zones: _zones, ...s } = settings.data;
+  problems.push(...deployProblems(s, allowlist));
+  if (problems.length > 0) throw new StageConfigError(`${file} cannot be deployed:\n${problems.join('\n')}`);
+  return { stage, ...s, allowlist };
+}
+
+/** Settings that parse but cannot work together. */
+function deployProblems(s: Omit<Settings, 'zones'>, allowlist: Allowlist): string[] {
+  return [
     ...allowlist.zones.flatMap((zone) => checkZoneFits(zone, s.ownerId).map((p) => `  ${zone.suffix}: ${p}`)),
     ...(s.workflow.insyncMaxWaitSeconds < s.workflow.insyncFirstWaitSeconds
       ? ['  workflow.insyncMaxWaitSeconds is below insyncFirstWaitSeconds']
@@ -131,8 +143,6 @@ export function parseStageConfig(
       : []),
     ...leaseProblems(allowlist, s.heartbeatSeconds),
   ];
-  if (problems.length > 0) throw new StageConfigError(`${file} cannot be deployed:\n${problems.join('\n')}`);
-  return { stage, ...s, allowlist };
 }
 
 /**
