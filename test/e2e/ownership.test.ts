@@ -9,21 +9,19 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
-  ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
 import { processBatch } from '../../handlers/batcher';
 import { processDeltas } from '../../handlers/planner';
 import { readBatcherSettings, readPlannerSettings } from '../../handlers/settings';
-import { toRecord } from '../../infra/local/event-source';
 import { route53, sqs } from '../helpers/localstack';
 import {
   type DeployedStack,
   deployedStack,
   executionArns,
   receiveAll,
+  receiveMatching,
   recordValues,
   settle,
 } from '../helpers/stack';
@@ -42,42 +40,6 @@ afterAll(() => deployed.pipeline.stop());
 
 const register = (record: string, instanceId: string, ipv4: string) =>
   JSON.stringify({ v: 1, action: 'register', record, instanceId, ipv4 });
-
-/**
- * Receives the messages matching `wanted` from a queue as one SQS event, as an event source would. Others (the
- * sweep schedule's, other tests') are made visible again at once.
- */
-async function eventFor(queueUrl: string, queueArn: string, wanted: (body: string) => boolean, count = 1) {
-  const records: SQSEvent['Records'] = [];
-  for (let tries = 0; tries < 30 && records.length < count; tries++) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    for (const m of out.Messages ?? []) {
-      if (wanted(m.Body ?? '') && records.length < count) records.push(toRecord(m, queueArn));
-      else {
-        await sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: queueUrl,
-            ReceiptHandle: m.ReceiptHandle,
-            VisibilityTimeout: 0,
-          }),
-        );
-      }
-    }
-  }
-  if (records.length < count)
-    throw new Error(`only ${records.length} of ${count} message(s) received from ${queueUrl}`);
-  return { Records: records };
-}
-
-const arnOf = (url: string) => deployed.pipeline.sources.find((s) => s.queueUrl === url)?.queueArn ?? '';
 
 function batcherDeps() {
   return { settings: readBatcherSettings(process.env), sqs: new SQSClient({}), logger, now: Date.now };
@@ -104,7 +66,7 @@ test('two batchers deliver for one new name at once: one round at a time writes 
     await sqs.send(new SendMessageCommand({ QueueUrl: deployed.queueUrl, MessageBody }));
   const events = [];
   for (const body of bodies)
-    events.push(await eventFor(deployed.queueUrl, arnOf(deployed.queueUrl), (b) => b === body));
+    events.push(await receiveMatching(deployed, deployed.queueUrl, (b) => b === body));
   const before = await executionArns(deployed);
 
   // Act: both batchers at once, then the pipeline (its planner) until everything is written
@@ -142,14 +104,12 @@ test('another writer changes the registry between the read and the write: the ro
   await deployed.pipeline.stop();
   const body = register(record, 'i-0ddddddddddddddd2', '44.204.0.2');
   await sqs.send(new SendMessageCommand({ QueueUrl: deployed.queueUrl, MessageBody: body }));
-  const batch = await eventFor(deployed.queueUrl, arnOf(deployed.queueUrl), (b) => b === body);
+  const batch = await receiveMatching(deployed, deployed.queueUrl, (b) => b === body);
   await processBatch(batch, batcherDeps());
   await sqs.send(
     new DeleteMessageCommand({ QueueUrl: deployed.queueUrl, ReceiptHandle: batch.Records[0]?.receiptHandle }),
   );
-  const deltas = await eventFor(deployed.zoneQueueUrl, arnOf(deployed.zoneQueueUrl), (b) =>
-    b.includes(record),
-  );
+  const deltas = await receiveMatching(deployed, deployed.zoneQueueUrl, (b) => b.includes(record));
   const foreign = '"note=kept by hand"';
   const real = new Route53Client({});
   let wrote = false;
@@ -265,7 +225,7 @@ test('a batch delivered twice to the batcher makes one delta, and is written onc
   const record = `again-${run}.dyn.example.test`;
   const body = register(record, 'i-0ccccccccccccccc1', '44.203.0.1');
   await sqs.send(new SendMessageCommand({ QueueUrl: deployed.queueUrl, MessageBody: body }));
-  const event = await eventFor(deployed.queueUrl, arnOf(deployed.queueUrl), (b) => b === body);
+  const event = await receiveMatching(deployed, deployed.queueUrl, (b) => b === body);
   const before = await executionArns(deployed);
 
   // Act

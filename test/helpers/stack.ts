@@ -2,12 +2,20 @@
 // runs its handlers, and what tests check on it.
 import { ListResourceRecordSetsCommand, type RRType } from '@aws-sdk/client-route-53';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { type Message, PurgeQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import { parseAllowlist } from '../../handlers/core/allowlist';
 import type { ZoneRule } from '../../handlers/core/model';
 import { ENVIRONMENT } from '../../handlers/settings';
 import type { LocalDeployment } from '../../infra/local/deploy';
-import type { BatchOutcome } from '../../infra/local/event-source';
+import { type BatchOutcome, toRecord } from '../../infra/local/event-source';
 import {
   type LocalPipeline,
   localPipeline,
@@ -162,6 +170,75 @@ export async function receiveAll(queueUrl: string): Promise<Message[]> {
     if (!out.Messages?.length) return all;
     all.push(...out.Messages);
   }
+}
+
+/**
+ * Takes the dead letters whose body contains `marker` off the dead-letter queue (others are released at once),
+ * so that each call returns those that arrived since the last.
+ */
+export async function takeDeadLetters(deployed: DeployedStack, marker: string): Promise<Message[]> {
+  const all = await receiveAll(deployed.deadLetterQueueUrl);
+  const ours = all.filter((m) => m.Body?.includes(marker));
+  const others = all.filter((m) => !m.Body?.includes(marker));
+  for (let i = 0; i < ours.length; i += 10) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: deployed.deadLetterQueueUrl,
+        Entries: ours.slice(i, i + 10).map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+  }
+  for (let i = 0; i < others.length; i += 10) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: deployed.deadLetterQueueUrl,
+        Entries: others
+          .slice(i, i + 10)
+          .map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
+  return ours;
+}
+
+/**
+ * Receives, as one SQS event, the messages of a queue whose body matches (others are released at once), as an
+ * event source mapping would hand them to a handler: for tests that call a handler themselves.
+ */
+export async function receiveMatching(
+  deployed: DeployedStack,
+  queueUrl: string,
+  wanted: (body: string) => boolean,
+  count = 1,
+): Promise<SQSEvent> {
+  const queueArn = deployed.pipeline.sources.find((s) => s.queueUrl === queueUrl)?.queueArn ?? '';
+  const records: SQSEvent['Records'] = [];
+  for (let tries = 0; tries < 30 && records.length < count; tries++) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    for (const m of out.Messages ?? []) {
+      if (wanted(m.Body ?? '') && records.length < count) records.push(toRecord(m, queueArn));
+      else {
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: m.ReceiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        );
+      }
+    }
+  }
+  if (records.length < count)
+    throw new Error(`only ${records.length} of ${count} message(s) received from ${queueUrl}`);
+  return { Records: records };
 }
 
 export async function purge(queueUrl: string): Promise<void> {
