@@ -38,8 +38,11 @@ export interface PartFailure {
 const zone: Scope = { zone: true };
 const records = (names: Iterable<string>): { records: ReadonlySet<string> } => ({ records: new Set(names) });
 
-// Route 53's InvalidChangeBatch texts for a compare-and-swap precondition that failed: someone else wrote.
-const CONFLICT = /already exists|was not found|values provided do not match/i;
+// Route 53's InvalidChangeBatch texts for a compare-and-swap precondition that failed: someone else wrote. A
+// name conflict also says "already exists" ("... a conflicting RRSet of type CNAME with the same DNS name
+// already exists in zone ..."; docs/route53-name-rules.md): only the precondition's own sentence counts.
+const CONFLICT =
+  /Tried to create resource record set \[[^\]]*\] but it already exists|Tried to delete resource record set \[[^\]]*\] but (it was not found|the values provided do not match)/i;
 // Route 53 names the rrsets it refuses as [name='x.', type='A'] or "DNS name x."
 const NAMED = /name='([^']+)'|DNS name ([^\s,]+?)\.?(?:\s|,|$)/g;
 const TRANSIENT =
