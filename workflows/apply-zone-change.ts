@@ -53,14 +53,25 @@ export function executionTimeoutSeconds(values: WorkflowValues): number {
   );
 }
 
-// Step Functions names an aws-sdk integration's errors <Service>.<exception>.
-const SQS_TRANSIENT = [
-  'Sqs.RequestThrottledException',
-  'Sqs.ThrottlingException',
-  'Sqs.KmsThrottledException',
-];
-const SSM_TRANSIENT = ['Ssm.ThrottlingException', 'Ssm.InternalServerErrorException'];
-const ROUTE53_TRANSIENT = ['Route53.ThrottlingException', 'Route53.PriorRequestNotCompleteException'];
+// Step Functions names an aws-sdk integration's errors <Service>.<Exception>, the exception as the service's
+// model names it; an error code the model does not name becomes <Service>.<Service>Exception. Route 53 answers
+// throttling with the code Throttling, which its model does not name (it declares ThrottlingException), and
+// server errors are not modelled either: the generic exception is retried with the rest (an AccessDenied the
+// model does not name is then retried in vain before it is reported; docs/design.md §8.3).
+export const TRANSIENT_ERRORS = {
+  ssm: ['Ssm.ThrottlingException', 'Ssm.InternalServerErrorException', 'Ssm.SsmException'],
+  route53: [
+    'Route53.ThrottlingException',
+    'Route53.PriorRequestNotCompleteException',
+    'Route53.Route53Exception',
+  ],
+  sqs: ['Sqs.RequestThrottledException', 'Sqs.KmsThrottledException', 'Sqs.SqsException'],
+} as const;
+const SSM_TRANSIENT = [...TRANSIENT_ERRORS.ssm];
+const ROUTE53_TRANSIENT = [...TRANSIENT_ERRORS.route53];
+const SQS_TRANSIENT = [...TRANSIENT_ERRORS.sqs];
+/** The one permanent error the workflow tells apart itself: the zone has no allowlist entry (yet). */
+export const PARAMETER_NOT_FOUND = 'Ssm.ParameterNotFoundException';
 
 /** Characters a relative name may hold; anything else (upper case, *, \, non-ASCII, ...) is refused. */
 const NAME_CHARACTERS = 'abcdefghijklmnopqrstuvwxyz0123456789-_.';
@@ -102,36 +113,51 @@ export const NAME_LIST_PATTERNS = [
   { pattern: '*-.*', rule: 'a label ending with a hyphen' },
 ] as const;
 
-/** Per record, one Pass: a list of booleans, every one true for a valid record. */
-function recordChecks(): Record<string, string> {
-  const isOneOf = (allowed: string, actual: string) => `States.ArrayContains(${allowed}, ${actual})`;
-  const json = (path: string) => `States.JsonToString(${path})`;
-  const emptyOr = (value: string) => `States.Array('[]', ${json(`States.Array(${value})`)})`;
+const isOneOf = (allowed: string, actual: string) => `States.ArrayContains(${allowed}, ${actual})`;
+const json = (path: string) => `States.JsonToString(${path})`;
+/** [] (the slot is empty) or [value] */
+const emptyOr = (value: string) => `States.Array('[]', ${json(`States.Array(${value})`)})`;
+
+/**
+ * The checks of one slot, `$.s<i>` (docs/design.md §8.2): at most one change; every change with its action,
+ * name, type and TTL, the name and type the slot's, and a CREATE with the zone's TTL and 1 to the limit's values.
+ */
+function slotChecks(slot: (typeof SLOTS)[number], i: number): string[] {
+  const s = `$.s${i}`;
+  const count = `States.ArrayLength(${s})`;
   const address = "States.Format('{}.{}.', $.item.name, $.suffix)";
   const registry = `States.Format('${REGISTRY_PREFIX}{}.{}.', $.item.name, $.suffix)`;
+  const fields = ['Action', 'ResourceRecordSet.Name', 'ResourceRecordSet.Type', 'ResourceRecordSet.TTL'];
+  const checks = [
+    `States.ArrayContains(States.Array(0, 1), ${count})`,
+    isOneOf(
+      `States.Array(States.Format('[{},{},{},{}]', ${count}, ${count}, ${count}, ${count}))`,
+      json(`States.Array(${fields.map((f) => `States.ArrayLength(${s}[*].${f})`).join(', ')})`),
+    ),
+    isOneOf(emptyOr(`'${slot.action}'`), json(`${s}[*].Action`)),
+    isOneOf(emptyOr(slot.at === 'address' ? address : registry), json(`${s}[*].ResourceRecordSet.Name`)),
+    isOneOf(
+      slot.type === 'TXT' ? emptyOr("'TXT'") : `States.Array('[]', ${json(`$.types.${slot.type}`)})`,
+      json(`${s}[*].ResourceRecordSet.Type`),
+    ),
+  ];
+  if (slot.action === 'CREATE') {
+    const limit = slot.type === 'TXT' ? String(ROUTE53_LIMITS.valuesPerRecord) : '$.maxValues';
+    checks.push(
+      `States.ArrayContains(States.ArrayRange(${count}, ${limit}, 1), States.ArrayLength(${s}[*].ResourceRecordSet.ResourceRecords[*]))`,
+      isOneOf(emptyOr('$.ttl'), json(`${s}[*].ResourceRecordSet.TTL`)),
+    );
+  }
+  return checks;
+}
+
+/** Per record, one Pass: a list of booleans, every one true for a valid record. */
+function recordChecks(): Record<string, string> {
   const checks: string[] = [
     `States.ArrayContains(States.Array(6), States.ArrayLength($.item.slots))`,
     isOneOf("States.Array('[]')", json(`States.StringSplit($.item.name, '${NAME_CHARACTERS}')`)),
+    ...SLOTS.flatMap(slotChecks),
   ];
-  SLOTS.forEach((slot, i) => {
-    const s = `$.s${i}`;
-    checks.push(
-      isOneOf(emptyOr(`'${slot.action}'`), json(`${s}[*].Action`)),
-      `States.ArrayContains(States.Array(States.ArrayLength(${s})), States.ArrayLength(${s}[*].Action))`,
-      isOneOf(emptyOr(slot.at === 'address' ? address : registry), json(`${s}[*].ResourceRecordSet.Name`)),
-      isOneOf(
-        slot.type === 'TXT' ? emptyOr("'TXT'") : `States.Array('[]', ${json(`$.types.${slot.type}`)})`,
-        json(`${s}[*].ResourceRecordSet.Type`),
-      ),
-    );
-    if (slot.action === 'CREATE') {
-      const limit = slot.type === 'TXT' ? String(ROUTE53_LIMITS.valuesPerRecord) : '$.maxValues';
-      checks.push(
-        `States.ArrayContains(States.ArrayRange(0, ${limit}, 1), States.ArrayLength(${s}[*].ResourceRecordSet.ResourceRecords[*]))`,
-        isOneOf(emptyOr('$.ttl'), json(`${s}[*].ResourceRecordSet.TTL`)),
-      );
-    }
-  });
   return {
     'name.$': '$.item.name',
     'bad.$': `States.ArrayContains(States.Array(${checks.join(', ')}), false)`,
@@ -164,7 +190,7 @@ export function buildWorkflow(values: WorkflowValues) {
       Retry: [retry('SSM throttling and server errors', SSM_TRANSIENT)],
       Catch: [
         {
-          ErrorEquals: ['Ssm.ParameterNotFoundException'],
+          ErrorEquals: [PARAMETER_NOT_FOUND],
           ResultPath: '$.failure',
           Next: 'SettingsUnavailable',
         },
@@ -276,7 +302,7 @@ export function buildWorkflow(values: WorkflowValues) {
       Type: 'Pass',
       Parameters: failure(
         WORKFLOW_ERRORS.recordNotAllowed,
-        "States.Format('the changes are not in the planner\\'s shape: {}', $.failure.Cause)",
+        "States.Format('the changes are not shaped as the planner shapes them: {}', $.failure.Cause)",
       ),
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
