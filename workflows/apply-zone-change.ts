@@ -70,8 +70,10 @@ export const TRANSIENT_ERRORS = {
 const SSM_TRANSIENT = [...TRANSIENT_ERRORS.ssm];
 const ROUTE53_TRANSIENT = [...TRANSIENT_ERRORS.route53];
 const SQS_TRANSIENT = [...TRANSIENT_ERRORS.sqs];
-/** The one permanent error the workflow tells apart itself: the zone has no allowlist entry (yet). */
+/** The permanent errors the workflow tells apart itself: the zone has no allowlist entry (yet)... */
 export const PARAMETER_NOT_FOUND = 'Ssm.ParameterNotFoundException';
+/** ... or its id cannot even name one (SSM refuses the parameter name). */
+export const PARAMETER_NAME_INVALID = 'Ssm.ValidationException';
 
 /** Characters a relative name may hold; anything else (upper case, *, \, non-ASCII, ...) is refused. */
 const NAME_CHARACTERS = 'abcdefghijklmnopqrstuvwxyz0123456789-_.';
@@ -194,6 +196,7 @@ export function buildWorkflow(values: WorkflowValues) {
           ResultPath: '$.failure',
           Next: 'SettingsUnavailable',
         },
+        { ErrorEquals: [PARAMETER_NAME_INVALID], ResultPath: '$.failure', Next: 'ZoneIdNotAllowed' },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'ReleaseZone' },
       ],
       Next: 'InspectInput',
@@ -203,6 +206,15 @@ export function buildWorkflow(values: WorkflowValues) {
       Parameters: failure(
         WORKFLOW_ERRORS.settingsUnavailable,
         `States.Format('no allowlist entry {}/{} for this hosted zone (yet)', '${values.allowlistParameterPrefix}', $.hostedZoneId)`,
+      ),
+      ResultPath: '$.failure',
+      Next: 'ReleaseZone',
+    },
+    ZoneIdNotAllowed: {
+      Type: 'Pass',
+      Parameters: failure(
+        WORKFLOW_ERRORS.recordNotAllowed,
+        "States.Format('hosted zone id {} names no allowlist entry: {}', $.hostedZoneId, $.failure.Cause)",
       ),
       ResultPath: '$.failure',
       Next: 'ReleaseZone',

@@ -152,6 +152,7 @@ describe('the packaged workflow definition', () => {
 
     expect(catches).toEqual([
       ['LoadZoneAllowlist', ['Ssm.ParameterNotFoundException'], 'SettingsUnavailable'],
+      ['LoadZoneAllowlist', ['Ssm.ValidationException'], 'ZoneIdNotAllowed'],
       ['LoadZoneAllowlist', ['States.ALL'], 'ReleaseZone'],
       ['ValidateRecords', ['States.ALL'], 'MalformedInput'],
       ['ApplyPart', ['States.ALL'], 'PartFailed'],
@@ -170,6 +171,7 @@ describe('the packaged workflow definition', () => {
 
     expect(named).toEqual([
       ['SettingsUnavailable', 'SettingsUnavailable'],
+      ['ZoneIdNotAllowed', 'RecordNotAllowed'],
       ['ZoneEntryChanged', 'SettingsUnavailable'],
       ['ZoneNotAllowed', 'RecordNotAllowed'],
       ['RoutingFieldsNotAllowed', 'RecordNotAllowed'],
@@ -228,6 +230,7 @@ describe('the state names', () => {
   it('read as a sentence along every way a round fails', () => {
     const failing = [
       'SettingsUnavailable',
+      'ZoneIdNotAllowed',
       'ZoneEntryChanged',
       'ZoneNotAllowed',
       'RoutingFieldsNotAllowed',
@@ -240,6 +243,7 @@ describe('the state names', () => {
 
     expect(failing.map((start) => sentence(walk(start, definition.States)))).toEqual([
       'settings unavailable, release zone, failed',
+      'zone id not allowed, release zone, failed',
       'zone entry changed, release zone, failed',
       'zone not allowed, release zone, failed',
       'routing fields not allowed, release zone, failed',
