@@ -170,15 +170,11 @@ function recordChecks(): Record<string, string> {
 
 const failure = (error: string, cause: string) => ({ Error: error, 'Cause.$': cause });
 
-export function buildWorkflow(values: WorkflowValues) {
-  const retry = (comment: string, errors: string[]) => ({
-    Comment: comment,
-    ErrorEquals: errors,
-    ...RETRY_SHAPE,
-    MaxAttempts: values.retryAttempts,
-    JitterStrategy: 'FULL',
-  });
-  const states: Record<string, unknown> = {
+type Retry = (comment: string, errors: string[]) => Record<string, unknown>;
+
+/** The zone's allowlist entry, read from SSM, never from the input (docs/design.md §6, §8.2). */
+function allowlistStates(values: WorkflowValues, retry: Retry) {
+  return {
     LoadZoneAllowlist: {
       Type: 'Task',
       Comment:
@@ -219,6 +215,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
+  };
+}
+
+/** The input against the entry: the same entry, for this zone, and no alias or routing field (docs/design.md §8.2). */
+function inputStates() {
+  return {
     InspectInput: {
       Type: 'Pass',
       Comment: 'The zone entry the planner planned with, and any routing field anywhere in the changes.',
@@ -253,6 +255,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ],
       Default: 'ValidateRecords',
     },
+  };
+}
+
+/** The refusals of an input that does not match its entry (docs/design.md §8.3). */
+function inputRefusals() {
+  return {
     ZoneEntryChanged: {
       Type: 'Pass',
       Comment:
@@ -282,6 +290,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
+  };
+}
+
+/** Every record checked in one state of its own, whatever its number of values (docs/design.md §8.2). */
+function validationStates() {
+  return {
     ValidateRecords: {
       Type: 'Map',
       Comment:
@@ -319,6 +333,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
+  };
+}
+
+/** The rules over all names at once, and the refusals that name what was refused (docs/design.md §8.2, §8.3). */
+function nameStates() {
+  return {
     CheckRecords: {
       Type: 'Choice',
       Comment: 'Rules over all names at once: a fixed number of states whatever the number of records.',
@@ -359,6 +379,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
+  };
+}
+
+/** One ChangeBatch per part (docs/design.md §4.3). */
+function applyStates(retry: Retry) {
+  return {
     ApplyParts: {
       Type: 'Map',
       Comment:
@@ -414,6 +440,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.applied',
       Next: 'CheckApplied',
     },
+  };
+}
+
+/** The parts written: the deltas deleted, or released at once for the next round (docs/design.md §4.4). */
+function releaseStates(values: WorkflowValues, retry: Retry) {
+  return {
     CheckApplied: {
       Type: 'Choice',
       Choices: [{ Variable: '$.applied.failures[0]', IsPresent: true, Next: 'PartsFailed' }],
@@ -452,6 +484,12 @@ export function buildWorkflow(values: WorkflowValues) {
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseFailure', Next: 'PrepareInsyncWait' }],
       Next: 'PrepareInsyncWait',
     },
+  };
+}
+
+/** Polling the round's last change, the wait doubling up to its cap (docs/design.md §8.4). */
+function pollStates(values: WorkflowValues, retry: Retry) {
+  return {
     PrepareInsyncWait: {
       Type: 'Pass',
       Comment:
@@ -491,6 +529,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.insync',
       Next: 'IsChangeInsync',
     },
+  };
+}
+
+/** INSYNC, or NotInSync past the bound (docs/design.md §8.3). */
+function insyncStates(values: WorkflowValues) {
+  return {
     IsChangeInsync: {
       Type: 'Choice',
       Choices: [
@@ -540,6 +584,12 @@ export function buildWorkflow(values: WorkflowValues) {
       Next: 'ChangeInsync',
     },
     ChangeInsync: { Type: 'Succeed' },
+  };
+}
+
+/** A failed round: its deltas released with their jittered delay, and the error the planner reads (docs/design.md §4.5). */
+function failedStates(values: WorkflowValues, retry: Retry) {
+  return {
     ReleaseZone: {
       Type: 'Task',
       Comment:
@@ -552,6 +602,28 @@ export function buildWorkflow(values: WorkflowValues) {
       Next: 'Failed',
     },
     Failed: { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
+  };
+}
+
+export function buildWorkflow(values: WorkflowValues) {
+  const retry: Retry = (comment, errors) => ({
+    Comment: comment,
+    ErrorEquals: errors,
+    ...RETRY_SHAPE,
+    MaxAttempts: values.retryAttempts,
+    JitterStrategy: 'FULL',
+  });
+  const states: Record<string, unknown> = {
+    ...allowlistStates(values, retry),
+    ...inputStates(),
+    ...inputRefusals(),
+    ...validationStates(),
+    ...nameStates(),
+    ...applyStates(retry),
+    ...releaseStates(values, retry),
+    ...pollStates(values, retry),
+    ...insyncStates(values),
+    ...failedStates(values, retry),
   };
   return {
     Comment: `r53dyn: check one zone round against the zone's allowlist entry, apply its ChangeBatches, free the zone, poll until INSYNC (docs/design.md §8). Gone list: ${REGISTRY_PREFIX}${GONE_LIST_LABEL}.<suffix>.`,
