@@ -6,7 +6,7 @@ import { zoneEntry } from '../handlers/core/allowlist';
 import { EC2_EVENT_SOURCE, EC2_GONE_STATES, EC2_STATE_CHANGE, SWEEP_BODY } from '../handlers/core/contract';
 import type { ZoneRule } from '../handlers/core/model';
 import { ENVIRONMENT } from '../handlers/settings';
-import { secondsUntilRelease } from '../workflows/apply-zone-change';
+import { secondsUntilRelease, type WorkflowValues } from '../workflows/apply-zone-change';
 import type { StageConfig } from './stage-config';
 
 type Json = unknown;
@@ -37,6 +37,13 @@ export const functionNames = (service: string, stage: string) => ({
 export const zoneArn = (zone: ZoneRule) => `arn:aws:route53:::hostedzone/${zone.hostedZoneId}`;
 export const allowlistParameterPrefix = (service: string, stage: string) => `/${service}/${stage}/zones`;
 export const zoneParameterValue = (zone: ZoneRule) => JSON.stringify(zoneEntry(zone));
+
+/** What the workflow definition is built from at package time (docs/design.md §8). */
+export const workflowValues = (config: StageConfig, service: string): WorkflowValues => ({
+  allowlistParameterPrefix: allowlistParameterPrefix(service, config.stage),
+  zoneQueueUrl: { Ref: logicalIds.zoneQueue },
+  ...config.workflow,
+});
 
 const getAtt = (id: string, attr: string) => ({ 'Fn::GetAtt': [id, attr] });
 const ref = (id: string) => ({ Ref: id });

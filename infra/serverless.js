@@ -3,10 +3,7 @@
 const { require: tsRequire } = require('tsx/cjs/api');
 
 const { loadStageConfig } = tsRequire('./stage-config.ts', __filename);
-const { buildResources, allowlistParameterPrefix, functionEnvironments, logicalIds } = tsRequire(
-  './resources.ts',
-  __filename,
-);
+const { buildResources, functionEnvironments, workflowValues } = tsRequire('./resources.ts', __filename);
 const { buildWorkflow } = tsRequire('../workflows/apply-zone-change.ts', __filename);
 
 /**
@@ -35,11 +32,7 @@ module.exports = async ({ resolveVariable }) => {
       environment: environments.batcher,
     },
     planner: { ...config.planner, environment: environments.planner },
-    definition: buildWorkflow({
-      allowlistParameterPrefix: allowlistParameterPrefix(service, stage),
-      zoneQueueUrl: { Ref: logicalIds.zoneQueue },
-      ...config.workflow,
-    }),
+    definition: buildWorkflow(workflowValues(config, service)),
     resources: buildResources(config, service),
   };
 };

@@ -53,14 +53,27 @@ export function executionTimeoutSeconds(values: WorkflowValues): number {
   );
 }
 
-// Step Functions names an aws-sdk integration's errors <Service>.<exception>.
-const SQS_TRANSIENT = [
-  'Sqs.RequestThrottledException',
-  'Sqs.ThrottlingException',
-  'Sqs.KmsThrottledException',
-];
-const SSM_TRANSIENT = ['Ssm.ThrottlingException', 'Ssm.InternalServerErrorException'];
-const ROUTE53_TRANSIENT = ['Route53.ThrottlingException', 'Route53.PriorRequestNotCompleteException'];
+// Step Functions names an aws-sdk integration's errors <Service>.<Exception>, the exception as the service's
+// model names it; an error code the model does not name becomes <Service>.<Service>Exception. Route 53 answers
+// throttling with the code Throttling, which its model does not name (it declares ThrottlingException), and
+// server errors are not modelled either: the generic exception is retried with the rest (an AccessDenied the
+// model does not name is then retried in vain before it is reported; docs/design.md §8.3).
+export const TRANSIENT_ERRORS = {
+  ssm: ['Ssm.ThrottlingException', 'Ssm.InternalServerErrorException', 'Ssm.SsmException'],
+  route53: [
+    'Route53.ThrottlingException',
+    'Route53.PriorRequestNotCompleteException',
+    'Route53.Route53Exception',
+  ],
+  sqs: ['Sqs.RequestThrottledException', 'Sqs.KmsThrottledException', 'Sqs.SqsException'],
+} as const;
+const SSM_TRANSIENT = [...TRANSIENT_ERRORS.ssm];
+const ROUTE53_TRANSIENT = [...TRANSIENT_ERRORS.route53];
+const SQS_TRANSIENT = [...TRANSIENT_ERRORS.sqs];
+/** The permanent errors the workflow tells apart itself: the zone has no allowlist entry (yet)... */
+export const PARAMETER_NOT_FOUND = 'Ssm.ParameterNotFoundException';
+/** ... or its id cannot even name one (SSM refuses the parameter name). */
+export const PARAMETER_NAME_INVALID = 'Ssm.ValidationException';
 
 /** Characters a relative name may hold; anything else (upper case, *, \, non-ASCII, ...) is refused. */
 const NAME_CHARACTERS = 'abcdefghijklmnopqrstuvwxyz0123456789-_.';
@@ -102,36 +115,51 @@ export const NAME_LIST_PATTERNS = [
   { pattern: '*-.*', rule: 'a label ending with a hyphen' },
 ] as const;
 
-/** Per record, one Pass: a list of booleans, every one true for a valid record. */
-function recordChecks(): Record<string, string> {
-  const isOneOf = (allowed: string, actual: string) => `States.ArrayContains(${allowed}, ${actual})`;
-  const json = (path: string) => `States.JsonToString(${path})`;
-  const emptyOr = (value: string) => `States.Array('[]', ${json(`States.Array(${value})`)})`;
+const isOneOf = (allowed: string, actual: string) => `States.ArrayContains(${allowed}, ${actual})`;
+const json = (path: string) => `States.JsonToString(${path})`;
+/** [] (the slot is empty) or [value] */
+const emptyOr = (value: string) => `States.Array('[]', ${json(`States.Array(${value})`)})`;
+
+/**
+ * The checks of one slot, `$.s<i>` (docs/design.md §8.2): at most one change; every change with its action,
+ * name, type and TTL, the name and type the slot's, and a CREATE with the zone's TTL and 1 to the limit's values.
+ */
+function slotChecks(slot: (typeof SLOTS)[number], i: number): string[] {
+  const s = `$.s${i}`;
+  const count = `States.ArrayLength(${s})`;
   const address = "States.Format('{}.{}.', $.item.name, $.suffix)";
   const registry = `States.Format('${REGISTRY_PREFIX}{}.{}.', $.item.name, $.suffix)`;
+  const fields = ['Action', 'ResourceRecordSet.Name', 'ResourceRecordSet.Type', 'ResourceRecordSet.TTL'];
+  const checks = [
+    `States.ArrayContains(States.Array(0, 1), ${count})`,
+    isOneOf(
+      `States.Array(States.Format('[{},{},{},{}]', ${count}, ${count}, ${count}, ${count}))`,
+      json(`States.Array(${fields.map((f) => `States.ArrayLength(${s}[*].${f})`).join(', ')})`),
+    ),
+    isOneOf(emptyOr(`'${slot.action}'`), json(`${s}[*].Action`)),
+    isOneOf(emptyOr(slot.at === 'address' ? address : registry), json(`${s}[*].ResourceRecordSet.Name`)),
+    isOneOf(
+      slot.type === 'TXT' ? emptyOr("'TXT'") : `States.Array('[]', ${json(`$.types.${slot.type}`)})`,
+      json(`${s}[*].ResourceRecordSet.Type`),
+    ),
+  ];
+  if (slot.action === 'CREATE') {
+    const limit = slot.type === 'TXT' ? String(ROUTE53_LIMITS.valuesPerRecord) : '$.maxValues';
+    checks.push(
+      `States.ArrayContains(States.ArrayRange(${count}, ${limit}, 1), States.ArrayLength(${s}[*].ResourceRecordSet.ResourceRecords[*]))`,
+      isOneOf(emptyOr('$.ttl'), json(`${s}[*].ResourceRecordSet.TTL`)),
+    );
+  }
+  return checks;
+}
+
+/** Per record, one Pass: a list of booleans, every one true for a valid record. */
+function recordChecks(): Record<string, string> {
   const checks: string[] = [
     `States.ArrayContains(States.Array(6), States.ArrayLength($.item.slots))`,
     isOneOf("States.Array('[]')", json(`States.StringSplit($.item.name, '${NAME_CHARACTERS}')`)),
+    ...SLOTS.flatMap(slotChecks),
   ];
-  SLOTS.forEach((slot, i) => {
-    const s = `$.s${i}`;
-    checks.push(
-      isOneOf(emptyOr(`'${slot.action}'`), json(`${s}[*].Action`)),
-      `States.ArrayContains(States.Array(States.ArrayLength(${s})), States.ArrayLength(${s}[*].Action))`,
-      isOneOf(emptyOr(slot.at === 'address' ? address : registry), json(`${s}[*].ResourceRecordSet.Name`)),
-      isOneOf(
-        slot.type === 'TXT' ? emptyOr("'TXT'") : `States.Array('[]', ${json(`$.types.${slot.type}`)})`,
-        json(`${s}[*].ResourceRecordSet.Type`),
-      ),
-    );
-    if (slot.action === 'CREATE') {
-      const limit = slot.type === 'TXT' ? String(ROUTE53_LIMITS.valuesPerRecord) : '$.maxValues';
-      checks.push(
-        `States.ArrayContains(States.ArrayRange(0, ${limit}, 1), States.ArrayLength(${s}[*].ResourceRecordSet.ResourceRecords[*]))`,
-        isOneOf(emptyOr('$.ttl'), json(`${s}[*].ResourceRecordSet.TTL`)),
-      );
-    }
-  });
   return {
     'name.$': '$.item.name',
     'bad.$': `States.ArrayContains(States.Array(${checks.join(', ')}), false)`,
@@ -142,15 +170,11 @@ function recordChecks(): Record<string, string> {
 
 const failure = (error: string, cause: string) => ({ Error: error, 'Cause.$': cause });
 
-export function buildWorkflow(values: WorkflowValues) {
-  const retry = (comment: string, errors: string[]) => ({
-    Comment: comment,
-    ErrorEquals: errors,
-    ...RETRY_SHAPE,
-    MaxAttempts: values.retryAttempts,
-    JitterStrategy: 'FULL',
-  });
-  const states: Record<string, unknown> = {
+type Retry = (comment: string, errors: string[]) => Record<string, unknown>;
+
+/** The zone's allowlist entry, read from SSM, never from the input (docs/design.md §6, §8.2). */
+function allowlistStates(values: WorkflowValues, retry: Retry) {
+  return {
     LoadZoneAllowlist: {
       Type: 'Task',
       Comment:
@@ -164,10 +188,11 @@ export function buildWorkflow(values: WorkflowValues) {
       Retry: [retry('SSM throttling and server errors', SSM_TRANSIENT)],
       Catch: [
         {
-          ErrorEquals: ['Ssm.ParameterNotFoundException'],
+          ErrorEquals: [PARAMETER_NOT_FOUND],
           ResultPath: '$.failure',
           Next: 'SettingsUnavailable',
         },
+        { ErrorEquals: [PARAMETER_NAME_INVALID], ResultPath: '$.failure', Next: 'ZoneIdNotAllowed' },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'ReleaseZone' },
       ],
       Next: 'InspectInput',
@@ -181,6 +206,21 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
+    ZoneIdNotAllowed: {
+      Type: 'Pass',
+      Parameters: failure(
+        WORKFLOW_ERRORS.recordNotAllowed,
+        "States.Format('hosted zone id {} names no allowlist entry: {}', $.hostedZoneId, $.failure.Cause)",
+      ),
+      ResultPath: '$.failure',
+      Next: 'ReleaseZone',
+    },
+  };
+}
+
+/** The input against the entry: the same entry, for this zone, and no alias or routing field (docs/design.md §8.2). */
+function inputStates() {
+  return {
     InspectInput: {
       Type: 'Pass',
       Comment: 'The zone entry the planner planned with, and any routing field anywhere in the changes.',
@@ -215,6 +255,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ],
       Default: 'ValidateRecords',
     },
+  };
+}
+
+/** The refusals of an input that does not match its entry (docs/design.md §8.3). */
+function inputRefusals() {
+  return {
     ZoneEntryChanged: {
       Type: 'Pass',
       Comment:
@@ -244,6 +290,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
+  };
+}
+
+/** Every record checked in one state of its own, whatever its number of values (docs/design.md §8.2). */
+function validationStates() {
+  return {
     ValidateRecords: {
       Type: 'Map',
       Comment:
@@ -276,11 +328,17 @@ export function buildWorkflow(values: WorkflowValues) {
       Type: 'Pass',
       Parameters: failure(
         WORKFLOW_ERRORS.recordNotAllowed,
-        "States.Format('the changes are not in the planner\\'s shape: {}', $.failure.Cause)",
+        "States.Format('the changes are not shaped as the planner shapes them: {}', $.failure.Cause)",
       ),
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
+  };
+}
+
+/** The rules over all names at once, and the refusals that name what was refused (docs/design.md §8.2, §8.3). */
+function nameStates() {
+  return {
     CheckRecords: {
       Type: 'Choice',
       Comment: 'Rules over all names at once: a fixed number of states whatever the number of records.',
@@ -321,6 +379,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
+  };
+}
+
+/** One ChangeBatch per part (docs/design.md §4.3). */
+function applyStates(retry: Retry) {
+  return {
     ApplyParts: {
       Type: 'Map',
       Comment:
@@ -376,6 +440,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.applied',
       Next: 'CheckApplied',
     },
+  };
+}
+
+/** The parts written: the deltas deleted, or released at once for the next round (docs/design.md §4.4). */
+function releaseStates(values: WorkflowValues, retry: Retry) {
+  return {
     CheckApplied: {
       Type: 'Choice',
       Choices: [{ Variable: '$.applied.failures[0]', IsPresent: true, Next: 'PartsFailed' }],
@@ -414,6 +484,12 @@ export function buildWorkflow(values: WorkflowValues) {
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseFailure', Next: 'PrepareInsyncWait' }],
       Next: 'PrepareInsyncWait',
     },
+  };
+}
+
+/** Polling the round's last change, the wait doubling up to its cap (docs/design.md §8.4). */
+function pollStates(values: WorkflowValues, retry: Retry) {
+  return {
     PrepareInsyncWait: {
       Type: 'Pass',
       Comment:
@@ -453,6 +529,12 @@ export function buildWorkflow(values: WorkflowValues) {
       ResultPath: '$.insync',
       Next: 'IsChangeInsync',
     },
+  };
+}
+
+/** INSYNC, or NotInSync past the bound (docs/design.md §8.3). */
+function insyncStates(values: WorkflowValues) {
+  return {
     IsChangeInsync: {
       Type: 'Choice',
       Choices: [
@@ -502,6 +584,12 @@ export function buildWorkflow(values: WorkflowValues) {
       Next: 'ChangeInsync',
     },
     ChangeInsync: { Type: 'Succeed' },
+  };
+}
+
+/** A failed round: its deltas released with their jittered delay, and the error the planner reads (docs/design.md §4.5). */
+function failedStates(values: WorkflowValues, retry: Retry) {
+  return {
     ReleaseZone: {
       Type: 'Task',
       Comment:
@@ -514,6 +602,28 @@ export function buildWorkflow(values: WorkflowValues) {
       Next: 'Failed',
     },
     Failed: { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
+  };
+}
+
+export function buildWorkflow(values: WorkflowValues) {
+  const retry: Retry = (comment, errors) => ({
+    Comment: comment,
+    ErrorEquals: errors,
+    ...RETRY_SHAPE,
+    MaxAttempts: values.retryAttempts,
+    JitterStrategy: 'FULL',
+  });
+  const states: Record<string, unknown> = {
+    ...allowlistStates(values, retry),
+    ...inputStates(),
+    ...inputRefusals(),
+    ...validationStates(),
+    ...nameStates(),
+    ...applyStates(retry),
+    ...releaseStates(values, retry),
+    ...pollStates(values, retry),
+    ...insyncStates(values),
+    ...failedStates(values, retry),
   };
   return {
     Comment: `r53dyn: check one zone round against the zone's allowlist entry, apply its ChangeBatches, free the zone, poll until INSYNC (docs/design.md §8). Gone list: ${REGISTRY_PREFIX}${GONE_LIST_LABEL}.<suffix>.`,

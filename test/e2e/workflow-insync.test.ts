@@ -1,283 +1,215 @@
-// Waiting for INSYNC. LocalStack's Route 53 answers INSYNC at once; our LocalStack start hook
-// (infra/local/hooks/route53-preconditions.py) gives each change its own id and, in a zone named pending<N>.…, answers
-// PENDING to the first N GetChange polls, so "PENDING, PENDING, then INSYNC" runs the real, unmocked workflow.
-// A change that stays PENDING (the time bound) and a throttled poll come from SFN_MOCK_CONFIG; the throttled
-// poll is shown with Retry, whose count the mock follows.
-import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
-import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { route53, ssm } from '../helpers/localstack';
+// Waiting for INSYNC, unmocked (docs/design.md §8.4). LocalStack's Route 53 answers INSYNC at once; the start hook
+// infra/local/hooks/route53-preconditions.py gives every change its own id and, in a zone named pending<N>.…,
+// answers PENDING to its first N polls. So the real workflow runs its PENDING path end to end: the wait doubles
+// up to its cap, the round ends NotInSync past its bound, and an execution's state transitions (what Step
+// Functions bills, and what a boot storm multiplies) stay a fixed number plus one per record and per part, plus
+// a few per poll, whatever the number of values.
+import type { Message } from '../../handlers/core/model';
 import {
-  addressChange,
   createWorkflowFixture,
-  recordSets,
-  requeueEntry,
+  deltaStates,
+  FAST_SETTINGS,
+  type FinishedExecution,
+  insyncWaits,
+  type PlannedRound,
+  planTestRound,
+  publicIpv4s,
+  recordsBelow,
+  registrations,
   runExecution,
   statesEntered,
+  type TestZone,
   taskCalls,
-  taskStateEvents,
+  transitions,
   type WorkflowFixture,
-  type WorkflowSettings,
-  waitDurations,
-  type ZoneChangeInput,
+  type ZoneOptions,
 } from '../helpers/workflow';
 
-jest.setTimeout(60_000);
+jest.setTimeout(300_000);
 
-const input = (zone: Pick<WorkflowFixture, 'zoneId' | 'suffix'>, relativeName: string): ZoneChangeInput => ({
-  hostedZoneId: zone.zoneId,
-  changes: [addressChange(zone.suffix, 'CREATE', relativeName, ['203.0.113.20'])],
-  summary: {
-    records: [{ record: `${relativeName}.${zone.suffix}.`, added: ['203.0.113.20'], removed: [] }],
-    messages: 1,
-    part: '1/1',
-  },
-  requeue: [[requeueEntry(0, { v: 1, action: 'register' }, 0, 1_700_000_000_000)]],
-  attempt: 0,
+const CHANGE_ID = /^C[A-Z0-9]{13}$/;
+
+let fixture: WorkflowFixture;
+let timeout: WorkflowFixture;
+
+interface Ran {
+  zone: TestZone;
+  round: PlannedRound;
+  execution: FinishedExecution;
+}
+
+/** A zone of its own, a round the planner plans for `messages` in it, and its execution to the end. */
+async function ranIn(
+  f: WorkflowFixture,
+  options: ZoneOptions,
+  messages: (zone: TestZone) => Message[],
+): Promise<Ran> {
+  const zone = await f.createZone(options);
+  const round = await planTestRound(f, zone, messages(zone));
+  return { zone, round, execution: await runExecution(f, round.input) };
+}
+
+/** The fixed states of a round that writes; then one per record (its check), one per part, four per poll. */
+const FIXED_STATES = 12;
+const STATES_PER_POLL = 4;
+
+const counting: [string, ZoneOptions, (zone: TestZone) => Message[]][] = [
+  ['one record, one value', {}, (z) => registrations(z, 'web', ['52.95.3.1'])],
+  [
+    'one record, 300 values',
+    { rule: { maxValuesPerRecord: 300, types: ['A'] } },
+    (z) => registrations(z, 'web', publicIpv4s(300)),
+  ],
+  [
+    '40 records of 20 values',
+    {},
+    (z) =>
+      Array.from({ length: 40 }, (_, r) =>
+        registrations(z, `r${r}`, publicIpv4s(20, r * 20), r * 20 + 1),
+      ).flat(),
+  ],
+];
+
+let pending: Ran;
+let late: Ran;
+let counted: Ran[];
+
+beforeAll(async () => {
+  // the first wait 1 s, doubled up to 2 s; 30 s before NotInSync, or 3 s for `timeout`
+  fixture = await createWorkflowFixture('r53dyn-test-workflow-insync', FAST_SETTINGS);
+  timeout = await createWorkflowFixture('r53dyn-test-workflow-insync-timeout', {
+    ...FAST_SETTINGS,
+    insyncTimeoutSeconds: 3,
+  });
+  // every round in a zone of its own, all at once: most of their time is spent waiting
+  [pending, late, ...counted] = await Promise.all([
+    ranIn(fixture, { label: 'pending2' }, (z) => registrations(z, 'web', ['52.95.2.1'])),
+    ranIn(timeout, { label: 'pending9' }, (z) => registrations(z, 'web', ['52.95.2.2'])),
+    ...counting.map(([, options, messages]) => ranIn(fixture, { label: 'pending2', ...options }, messages)),
+  ]);
 });
 
-/** Checks that each WaitForInsync visit really lasted its declared seconds (LocalStack adds a little). */
-const expectWaitsToLast = (history: HistoryEvent[], seconds: number[]) => {
-  const entered = history.filter((event) => event.type === 'WaitStateEntered');
-  const exited = history.filter((event) => event.type === 'WaitStateExited');
-  expect(entered).toHaveLength(seconds.length);
-  seconds.forEach((declared, index) => {
-    const lasted = (exited[index]?.timestamp?.getTime() ?? 0) - (entered[index]?.timestamp?.getTime() ?? 0);
-    expect(lasted).toBeGreaterThanOrEqual(declared * 1000 - 50);
-    expect(lasted).toBeLessThan(declared * 1000 + 1500);
-  });
-};
+afterAll(() => Promise.all([fixture.cleanUp(), timeout.cleanUp()]));
 
-describe('waiting for INSYNC, doubling the wait up to a cap', () => {
-  let fixture: WorkflowFixture;
-  const settings: WorkflowSettings = {
-    maxRequeueAttempts: 3,
-    insyncFirstWaitSeconds: 1,
-    insyncMaxWaitSeconds: 8,
-    insyncTimeoutSeconds: 7,
-  };
+describe('a change Route 53 keeps PENDING for two polls', () => {
+  it('is polled after 1 s, then 2 s (doubled), then 2 s (capped), and ends INSYNC', () => {
+    const { execution } = pending;
 
-  beforeAll(async () => {
-    fixture = await createWorkflowFixture('r53dyn-test-workflow-insync-doubling', settings);
-  });
-
-  afterAll(() => fixture.cleanUp());
-
-  it('polls a PENDING change after 1, 2 and 4 seconds, then gives up at the 7-second bound', async () => {
-    // Act
-    const execution = await runExecution(fixture.arn, input(fixture, 'slow'), {
-      mockedTestCase: 'PendingForever',
-    });
-
-    // Assert
-    expect(execution.status).toBe('FAILED');
-    expect(execution.error).toBe('NotInSync');
-    expect(execution.cause).toMatch(
-      new RegExp(
-        `^change C[A-Z0-9]+ in hosted zone ${fixture.zoneId} was still PENDING after 7 seconds of waiting \\(3 polls\\)$`,
-      ),
-    );
-    expect(waitDurations(execution.history)).toEqual([1, 2, 4]);
-    expectWaitsToLast(execution.history, [1, 2, 4]);
-    expect(taskCalls(execution.history, 'aws-sdk:route53', 'getChange')).toHaveLength(3);
-    expect(
-      statesEntered(execution.history).slice(statesEntered(execution.history).indexOf('ApplyChange')),
-    ).toEqual([
-      'ApplyChange',
-      'PrepareInsyncWait',
-      'WaitForInsync',
-      'CheckChangeStatus',
-      'CountPoll',
-      'IsChangeInsync',
-      'DoubleWait',
-      'CapWait',
-      'WaitForInsync',
-      'CheckChangeStatus',
-      'CountPoll',
-      'IsChangeInsync',
-      'DoubleWait',
-      'CapWait',
-      'WaitForInsync',
-      'CheckChangeStatus',
-      'CountPoll',
-      'IsChangeInsync',
-      'NotInSync',
+    expect(insyncWaits(execution.history)).toEqual([1, 2, 2]);
+    expect(taskCalls(execution.history, 'route53:getChange').map((c) => c.output)).toEqual([
+      { ChangeInfo: expect.objectContaining({ Status: 'PENDING' }) },
+      { ChangeInfo: expect.objectContaining({ Status: 'PENDING' }) },
+      { ChangeInfo: expect.objectContaining({ Status: 'INSYNC' }) },
     ]);
-    // the write itself was real: only GetChange was mocked
-    expect((await recordSets(fixture.zoneId)).map((set) => set.Name)).toContain(`slow.${fixture.suffix}.`);
-  });
-});
-
-describe('waiting for INSYNC while Route 53 propagates the change', () => {
-  let fixture: WorkflowFixture;
-  let pending: { zoneId: string; suffix: string };
-  const settings: WorkflowSettings = {
-    maxRequeueAttempts: 3,
-    insyncFirstWaitSeconds: 1,
-    insyncMaxWaitSeconds: 8,
-    insyncTimeoutSeconds: 60,
-  };
-
-  beforeAll(async () => {
-    fixture = await createWorkflowFixture('r53dyn-test-workflow-insync-propagation', settings);
-    // the start hook answers PENDING to the first 2 polls of a change in a zone whose first label is pending2
-    const zoneName = `pending2.${fixture.zoneName}`;
-    const zone = await route53.send(
-      new CreateHostedZoneCommand({ Name: zoneName, CallerReference: `pending2-${fixture.zoneName}` }),
-    );
-    pending = { zoneId: (zone.HostedZone?.Id ?? '').replace('/hostedzone/', ''), suffix: `dyn.${zoneName}` };
-    await ssm.send(
-      new PutParameterCommand({
-        Name: `${fixture.allowlistParameterPrefix}/${pending.zoneId}`,
-        Type: 'String',
-        Value: JSON.stringify({ suffix: pending.suffix, types: ['A', 'AAAA'] }),
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.output).toEqual(
+      expect.objectContaining({
+        status: 'INSYNC',
+        polls: 3,
+        secondsWaited: 5,
+        changeIds: [expect.stringMatching(CHANGE_ID)],
       }),
     );
   });
 
-  afterAll(async () => {
-    await ssm
-      .send(new DeleteParameterCommand({ Name: `${fixture.allowlistParameterPrefix}/${pending.zoneId}` }))
-      .catch(() => undefined);
-    await fixture.cleanUp();
-  });
+  it('polls the change it wrote, after freeing the zone', async () => {
+    const { round, execution } = pending;
+    const [changeId] = (execution.output as { changeIds: string[] }).changeIds;
+    const written = taskCalls(execution.history, 'route53:changeResourceRecordSets').map((c) => c.output);
+    const entered = statesEntered(execution.history);
 
-  it('GetChange PENDING twice then INSYNC (the waits double)', async () => {
-    // Act: the real definition, no mocked test case
-    const execution = await runExecution(fixture.arn, input(pending, 'late'));
-
-    // Assert
-    expect(execution.status).toBe('SUCCEEDED');
-    const applied = execution.history.find(
-      (event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'ApplyChange',
-    );
-    const changeId = JSON.parse(applied?.stateExitedEventDetails?.output ?? '{}').applied.changeId as string;
-    expect(changeId).toMatch(/^\/change\/C[A-Z0-9]{13}$/);
-    expect(execution.output).toEqual({
-      hostedZoneId: pending.zoneId,
-      part: '1/1',
-      changeId: changeId.replace('/change/', ''),
-      status: 'INSYNC',
-      records: [{ record: `late.${pending.suffix}.`, added: ['203.0.113.20'], removed: [] }],
-      polls: 3,
-      secondsWaited: 7,
-    });
-    expect(taskCalls(execution.history, 'aws-sdk:route53', 'getChange')).toHaveLength(3);
-    expect(
-      execution.history
-        .filter(
-          (event) =>
-            event.type === 'TaskSucceeded' &&
-            event.taskSucceededEventDetails?.resourceType === 'aws-sdk:route53' &&
-            event.taskSucceededEventDetails?.resource === 'getChange',
-        )
-        .map((event) => JSON.parse(event.taskSucceededEventDetails?.output ?? '{}').ChangeInfo?.Status),
-    ).toEqual(['PENDING', 'PENDING', 'INSYNC']);
-    expect(waitDurations(execution.history)).toEqual([1, 2, 4]);
-    expectWaitsToLast(execution.history, [1, 2, 4]);
-    expect(
-      statesEntered(execution.history).slice(statesEntered(execution.history).indexOf('ApplyChange')),
-    ).toEqual([
-      'ApplyChange',
-      'PrepareInsyncWait',
-      'WaitForInsync',
-      'CheckChangeStatus',
-      'CountPoll',
-      'IsChangeInsync',
-      'DoubleWait',
-      'CapWait',
-      'WaitForInsync',
-      'CheckChangeStatus',
-      'CountPoll',
-      'IsChangeInsync',
-      'DoubleWait',
-      'CapWait',
-      'WaitForInsync',
-      'CheckChangeStatus',
-      'CountPoll',
-      'IsChangeInsync',
-      'SummarizeChange',
-      'ChangeInsync',
+    expect(written).toEqual([{ ChangeInfo: expect.objectContaining({ Id: `/change/${changeId}` }) }]);
+    expect(taskCalls(execution.history, 'route53:getChange').map((c) => c.parameters)).toEqual([
+      { Id: changeId },
+      { Id: changeId },
+      { Id: changeId },
     ]);
-    expect(statesEntered(execution.history)).not.toContain('UseMaxWait');
-    const late = (await recordSets(pending.zoneId)).find((set) => set.Name === `late.${pending.suffix}.`);
-    expect(late).toMatchObject({ Type: 'A', TTL: 60, ResourceRecords: [{ Value: '203.0.113.20' }] });
+    expect(entered.indexOf('DeleteDeltas')).toBeLessThan(entered.indexOf('WaitForInsync'));
+    expect(await deltaStates(fixture, round)).toEqual(['deleted']);
   });
 });
 
-describe('waiting for INSYNC within a bound', () => {
-  let fixture: WorkflowFixture;
-  const settings: WorkflowSettings = {
-    maxRequeueAttempts: 3,
-    insyncFirstWaitSeconds: 1,
-    insyncMaxWaitSeconds: 2,
-    insyncTimeoutSeconds: 5,
-  };
+describe('a change still PENDING past insyncTimeoutSeconds', () => {
+  it('ends NotInSync after the bound, saying which change is still propagating', () => {
+    const { zone, execution } = late;
+    const [changeId] = taskCalls(execution.history, 'route53:getChange').map(
+      (c) => (c.parameters as { Id: string }).Id,
+    );
 
-  beforeAll(async () => {
-    fixture = await createWorkflowFixture('r53dyn-test-workflow-insync-timeout', settings);
-  });
-
-  afterAll(() => fixture.cleanUp());
-
-  it('caps the wait at 2 seconds and fails NotInSync once 5 seconds have been waited', async () => {
-    // Act
-    const started = Date.now();
-    const execution = await runExecution(fixture.arn, input(fixture, 'stuck'), {
-      mockedTestCase: 'PendingForever',
-    });
-
-    // Assert
+    expect(insyncWaits(execution.history)).toEqual([1, 2]);
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('NotInSync');
-    expect(execution.cause).toMatch(
-      new RegExp(
-        `^change C[A-Z0-9]+ in hosted zone ${fixture.zoneId} was still PENDING after 5 seconds of waiting \\(3 polls\\)$`,
-      ),
+    expect(execution.cause).toBe(
+      `change ${changeId} in hosted zone ${zone.zoneId} was still PENDING after 3 seconds (2 polls); it is written and will propagate`,
     );
-    expect(waitDurations(execution.history)).toEqual([1, 2, 2]);
-    expectWaitsToLast(execution.history, [1, 2, 2]);
-    expect(statesEntered(execution.history).filter((state) => state === 'UseMaxWait')).toHaveLength(1);
-    expect(taskCalls(execution.history, 'aws-sdk:route53', 'getChange')).toHaveLength(3);
-    const failed = execution.history.at(-1);
-    expect(failed?.type).toBe('ExecutionFailed');
-    expect(execution.history.at(-2)?.stateEnteredEventDetails?.name).toBe('NotInSync');
-    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
-  it('retries a throttled GetChange and reports INSYNC after one poll', async () => {
-    // Act
-    const execution = await runExecution(fixture.arn, input(fixture, 'busy'), {
-      mockedTestCase: 'ThrottledPollThenInsync',
-    });
+  it('has written the change and freed the zone before: nothing is left to redo', async () => {
+    const { zone, round, execution } = late;
 
-    // Assert
-    expect(execution.status).toBe('SUCCEEDED');
-    expect(execution.output).toEqual({
-      hostedZoneId: fixture.zoneId,
-      part: '1/1',
-      changeId: expect.stringMatching(/^C[A-Z0-9]+$/),
-      status: 'INSYNC',
-      records: [{ record: `busy.${fixture.suffix}.`, added: ['203.0.113.20'], removed: [] }],
-      polls: 1,
-      secondsWaited: 1,
-    });
-    expect(
-      taskStateEvents(execution.history, 'CheckChangeStatus').map((event) => [
-        event.type,
-        event.taskFailedEventDetails?.error,
-      ]),
-    ).toEqual([
-      ['TaskScheduled', undefined],
-      ['TaskStarted', undefined],
-      ['TaskFailed', 'Route53.ThrottlingException'],
-      ['TaskScheduled', undefined],
-      ['TaskStarted', undefined],
-      ['TaskFailed', 'Route53.ThrottlingException'],
-      ['TaskScheduled', undefined],
-      ['TaskStarted', undefined],
-      ['TaskSucceeded', undefined],
+    expect(await recordsBelow(zone)).toEqual(
+      expect.objectContaining({ [`web.${zone.suffix}. A`]: ['52.95.2.2'] }),
+    );
+    expect(await deltaStates(timeout, round)).toEqual(['deleted']);
+    expect(statesEntered(execution.history)).not.toContain('ReleaseZone');
+  });
+});
+
+interface Counted {
+  title: string;
+  records: number;
+  parts: number;
+  values: number;
+  polls: number;
+  capped: number;
+  transitions: number;
+}
+
+function count(title: string, round: PlannedRound, execution: FinishedExecution): Counted {
+  const entered = statesEntered(execution.history);
+  return {
+    title,
+    records: round.input.parts.flatMap((p) => p.records).length,
+    parts: round.input.parts.length,
+    values: round.input.parts.flatMap((p) =>
+      p.records.flatMap((r) => r.slots[1].flatMap((c) => c.ResourceRecordSet.ResourceRecords ?? [])),
+    ).length,
+    polls: entered.filter((name) => name === 'CheckChangeStatus').length,
+    capped: entered.filter((name) => name === 'CapWait').length,
+    transitions: transitions(execution.history),
+  };
+}
+
+describe('state transitions of a round (issue "A boot storm ends exact")', () => {
+  let counts: Counted[];
+
+  beforeAll(() => {
+    counts = counted.map((ran, n) => count(counting[n]?.[0] ?? '', ran.round, ran.execution));
+    console.table(
+      counts.map((c) => ({ ...c, bound: FIXED_STATES + 2 * c.records + (STATES_PER_POLL + 1) * c.polls })),
+    );
+  });
+
+  it('are a fixed number, one per record, one per part and four or five per poll, whatever the values', () => {
+    expect(counts.map((c) => [c.title, c.records, c.parts, c.values, c.polls, c.capped])).toEqual([
+      ['one record, one value', 1, 1, 1, 3, 1],
+      ['one record, 300 values', 1, 1, 300, 3, 1],
+      ['40 records of 20 values', 40, 3, 800, 3, 1],
     ]);
-    expect(waitDurations(execution.history)).toEqual([1]);
+    for (const c of counts) {
+      expect([c.title, c.transitions]).toEqual([
+        c.title,
+        FIXED_STATES + c.records + c.parts + STATES_PER_POLL * c.polls + c.capped,
+      ]);
+    }
+  });
+
+  it('stay within fixed + 2 × records changed + 5 × polls', () => {
+    for (const c of counts) {
+      expect(c.transitions).toBeLessThanOrEqual(
+        FIXED_STATES + 2 * c.records + (STATES_PER_POLL + 1) * c.polls,
+      );
+    }
+    expect(counts[1]?.transitions).toBe(counts[0]?.transitions);
   });
 });
