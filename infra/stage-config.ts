@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { parseAllowlist } from '../handlers/core/allowlist';
+import { AllowlistError, parseAllowlist } from '../handlers/core/allowlist';
 import { OWNER_ID_PATTERN, OWNER_ID_RULE } from '../handlers/core/contract';
 import { checkZoneFits } from '../handlers/core/limits';
 import type { Allowlist } from '../handlers/core/model';
@@ -107,17 +107,18 @@ export function parseStageConfig(
 ): StageConfig {
   const raw = parseYamlText(substituteEnv(text, env, file), file);
   const settings = settingsSchema.safeParse(raw ?? {});
-  if (!settings.success) {
-    const problems = settings.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new StageConfigError(`${file} is not a valid stage configuration:\n${problems.join('\n')}`);
+  const zones = readZones(raw);
+  const invalid = [
+    ...(settings.success
+      ? []
+      : settings.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)),
+    ...('problems' in zones ? zones.problems.map((p) => `  ${p}`) : []),
+  ];
+  if (!settings.success || 'problems' in zones) {
+    throw new StageConfigError(`${file} is not a valid stage configuration:\n${invalid.join('\n')}`);
   }
-  const { zones, ...s } = settings.data;
-  let allowlist: Allowlist;
-  try {
-    allowlist = parseAllowlist({ zones: zones ?? [] });
-  } catch (error) {
-    throw new StageConfigError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  const { zones: _zones, ...s } = settings.data;
+  const allowlist = zones.allowlist;
   const problems = [
     ...allowlist.zones.flatMap((zone) => checkZoneFits(zone, s.ownerId).map((p) => `  ${zone.suffix}: ${p}`)),
     ...(s.workflow.insyncMaxWaitSeconds < s.workflow.insyncFirstWaitSeconds
@@ -133,6 +134,17 @@ export function parseStageConfig(
   ];
   if (problems.length > 0) throw new StageConfigError(`${file} cannot be deployed:\n${problems.join('\n')}`);
   return { stage, ...s, allowlist };
+}
+
+/** The allowlist of a stage file, or its problems, so that they are listed with the settings' own. */
+function readZones(raw: unknown): { allowlist: Allowlist } | { problems: string[] } {
+  const zones = typeof raw === 'object' && raw !== null ? (raw as { zones?: unknown }).zones : undefined;
+  try {
+    return { allowlist: parseAllowlist({ zones: zones ?? [] }) };
+  } catch (error) {
+    if (error instanceof AllowlistError) return { problems: error.problems };
+    throw error;
+  }
 }
 
 /**
