@@ -121,7 +121,7 @@ export class FakeSqs {
   /** Puts a message on a queue as a sender would (SentTimestamp is the clock, unless given). */
   enqueue(url: string, body: string, options: { senderId?: string; sentTimestamp?: number } = {}): string {
     const queue = this.queue(url);
-    const messageId = this.nextMessageId(queue);
+    const messageId = this.nextMessageId();
     queue.messages.push({
       messageId,
       body,
@@ -197,9 +197,10 @@ export class FakeSqs {
     };
   }
 
-  private nextMessageId(queue: Queue): string {
+  /** SQS message ids are UUIDs; these count up, so that tests read in order. */
+  private nextMessageId(): string {
     this.sequence += 1;
-    return `${queue.url.split('/').pop()}-${this.sequence}`;
+    return `00000000-0000-4000-8000-${String(this.sequence).padStart(12, '0')}`;
   }
 
   private queue(url: string | undefined): Queue {
@@ -236,7 +237,7 @@ export class FakeSqs {
     const seen = dedup === undefined ? undefined : queue.deduplication.get(dedup);
     if (seen !== undefined && now - seen < DEDUPLICATION_WINDOW_MS) return `duplicate-of-${dedup}`;
     if (dedup !== undefined) queue.deduplication.set(dedup, now);
-    const messageId = this.nextMessageId(queue);
+    const messageId = this.nextMessageId();
     const messageAttributes: Record<string, string> = {};
     for (const [name, value] of Object.entries(entry.MessageAttributes ?? {})) {
       messageAttributes[name] = value.StringValue ?? '';
