@@ -41,9 +41,6 @@ export interface FoldResult {
   refused: { message: Registration; reason: string }[];
 }
 
-const byTimeThenId = (a: Registration, b: Registration) =>
-  a.sentAt - b.sentAt || compareText(a.messageId, b.messageId);
-
 function entryOf(registration: Registration, zone: ZoneRule): OwnerEntry {
   const { instanceId, sentAt: t } = registration;
   // A tombstone carries no addresses: they are no longer served, and the registry has a size budget.
@@ -64,23 +61,54 @@ function isQuietRenewal(held: OwnerEntry | undefined, next: OwnerEntry, zone: Zo
   return leaseMs === 0 || next.t - held.t < leaseMs / 2;
 }
 
+/**
+ * The round's registrations of each instance as entries, with their sent times, leaving out the register and
+ * heartbeat messages no newer than the instance's entry in the gone list.
+ */
+function candidatesOf(input: FoldInput): Map<string, { entry: OwnerEntry; sentAt: number }[]> {
+  const byInstance = new Map<string, { entry: OwnerEntry; sentAt: number }[]>();
+  for (const message of input.registrations) {
+    const left = input.goneList.get(message.instanceId);
+    if (message.kind !== 'deregister' && left !== undefined && message.sentAt <= left) continue;
+    const candidate = { entry: entryOf(message, input.zone), sentAt: message.sentAt };
+    byInstance.set(message.instanceId, [...(byInstance.get(message.instanceId) ?? []), candidate]);
+  }
+  return byInstance;
+}
+
+/** Instance id -> the latest sent time of this round's EC2 events for it. */
+function latestEvents(events: InstanceGone[]): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const event of events)
+    latest.set(event.instanceId, Math.max(event.sentAt, latest.get(event.instanceId) ?? 0));
+  return latest;
+}
+
 export function foldRecord(input: FoldInput): FoldResult {
   const { zone, now } = input;
   const before = settleEntries(input.entries, zone, now);
   const served = new Set(before.filter((e) => e.state === 'up').map((e) => e.instanceId));
   const held = new Map(before.map((e) => [e.instanceId, e]));
   const firstSent = new Map<string, number>();
+  const leaving = latestEvents(input.goneEvents);
 
-  for (const message of [...input.registrations].sort(byTimeThenId)) {
-    const left = input.goneList.get(message.instanceId);
-    if (message.kind !== 'deregister' && left !== undefined && message.sentAt <= left) continue;
-    const next = entryOf(message, zone);
-    const current = held.get(message.instanceId);
-    if (current && newerEntry(current, next) === current) continue;
-    if (isQuietRenewal(current, next, zone)) continue;
-    held.set(message.instanceId, next);
-    if (next.state === 'up' && !firstSent.has(message.instanceId))
-      firstSent.set(message.instanceId, message.sentAt);
+  // Per instance, the round's winner by the registry's rule against what is held; a quiet renewal keeps what is
+  // held. Deciding on the winner, not message by message, keeps the fold a function of the messages as a set.
+  for (const [instanceId, candidates] of candidatesOf(input)) {
+    const current = held.get(instanceId);
+    const newer = candidates.filter((c) => current === undefined || newerEntry(current, c.entry) !== current);
+    const best = newer
+      .map((c) => c.entry)
+      .reduce<OwnerEntry | undefined>((a, b) => (a ? newerEntry(a, b) : b), undefined);
+    if (best === undefined) continue;
+    // An EC2 event of this round that would tombstone what is held makes a renewal anything but quiet: skipping it
+    // would let the event win over a registration sent after it.
+    const leftAt = leaving.get(instanceId);
+    const evented = current !== undefined && leftAt !== undefined && leftAt >= current.t;
+    if (!evented && isQuietRenewal(current, best, zone)) continue;
+    held.set(instanceId, best);
+    const ups = newer.filter((c) => c.entry.state === 'up').map((c) => c.sentAt);
+    if (ups.length > 0) firstSent.set(instanceId, Math.min(...ups));
   }
   for (const event of input.goneEvents) {
     const current = held.get(event.instanceId);

@@ -160,6 +160,35 @@ describe('quiet steady state', () => {
   });
 });
 
+describe('a round decided per instance, not message by message', () => {
+  it('writes a renewal that an EC2 event of the same round would otherwise beat (stopped, then started again)', () => {
+    const result = fold({
+      entries: [upEntry(m1, SENT - 100)],
+      registrations: [registerOf(m1, 'web', SENT + 5)],
+      goneEvents: [instanceGoneOf(m1, SENT)],
+      goneList: new Map([[m1.instanceId, SENT]]),
+    });
+
+    expect(result.entries).toEqual([upEntry(m1, SENT + 5)]);
+  });
+
+  it('lets the winner of a tie on sent time win whatever a quiet message before it', () => {
+    const x = { ipv4: '52.95.200.1' };
+    const y = { ipv4: '52.95.0.1' };
+    const registrations = [
+      registerOf(m1, 'web', SENT, { messageId: 'm-1', addresses: x }),
+      registerOf(m1, 'web', SENT + 6, { messageId: 'm-2', addresses: x }),
+      registerOf(m1, 'web', SENT + 6, { messageId: 'm-3', addresses: y }),
+    ];
+
+    const once = fold({ registrations });
+    const twice = fold({ registrations, entries: once.entries });
+
+    expect(once.entries).toEqual([{ instanceId: m1.instanceId, ...x, t: SENT + 6, state: 'up' }]);
+    expect(twice).toEqual(once);
+  });
+});
+
 describe('EC2 events', () => {
   it('tombstone the instance where it holds a newer-losing entry, and nowhere else', () => {
     const result = fold({
