@@ -53,24 +53,36 @@ function entryOf(registration: Registration, zone: ZoneRule): OwnerEntry {
 }
 
 const sameAddresses = (a: OwnerEntry, b: OwnerEntry) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
+const sameEntry = (a: OwnerEntry, b: OwnerEntry) => a.t === b.t && a.state === b.state && sameAddresses(a, b);
 
-/** A heartbeat that would only move `t` forward, while the lease is less than half used, is not written. */
-function isQuietRenewal(held: OwnerEntry | undefined, next: OwnerEntry, zone: ZoneRule): boolean {
-  if (held?.state !== 'up' || next.state !== 'up' || !sameAddresses(held, next)) return false;
+/**
+ * A heartbeat that would only move `t` forward, while the lease is less than half used, is not written. A register
+ * is: a machine that booted again must outrank a deregistration it sent before (docs/design.md §4.2, step 3).
+ */
+function isQuietRenewal(held: OwnerEntry | undefined, next: Candidate[], zone: ZoneRule): boolean {
+  const [winner] = next;
+  if (winner === undefined || next.some((c) => c.kind !== 'heartbeat')) return false;
+  if (held?.state !== 'up' || winner.entry.state !== 'up' || !sameAddresses(held, winner.entry)) return false;
   const leaseMs = zone.leaseSeconds * 1000;
-  return leaseMs === 0 || next.t - held.t < leaseMs / 2;
+  return leaseMs === 0 || winner.entry.t - held.t < leaseMs / 2;
+}
+
+interface Candidate {
+  entry: OwnerEntry;
+  sentAt: number;
+  kind: Registration['kind'];
 }
 
 /**
  * The round's registrations of each instance as entries, with their sent times, leaving out the register and
  * heartbeat messages no newer than the instance's entry in the gone list.
  */
-function candidatesOf(input: FoldInput): Map<string, { entry: OwnerEntry; sentAt: number }[]> {
-  const byInstance = new Map<string, { entry: OwnerEntry; sentAt: number }[]>();
+function candidatesOf(input: FoldInput): Map<string, Candidate[]> {
+  const byInstance = new Map<string, Candidate[]>();
   for (const message of input.registrations) {
     const left = input.goneList.get(message.instanceId);
     if (message.kind !== 'deregister' && left !== undefined && message.sentAt <= left) continue;
-    const candidate = { entry: entryOf(message, input.zone), sentAt: message.sentAt };
+    const candidate = { entry: entryOf(message, input.zone), sentAt: message.sentAt, kind: message.kind };
     byInstance.set(message.instanceId, [...(byInstance.get(message.instanceId) ?? []), candidate]);
   }
   return byInstance;
@@ -105,7 +117,8 @@ export function foldRecord(input: FoldInput): FoldResult {
     // would let the event win over a registration sent after it.
     const leftAt = leaving.get(instanceId);
     const evented = current !== undefined && leftAt !== undefined && leftAt >= current.t;
-    if (!evented && isQuietRenewal(current, best, zone)) continue;
+    const winners = newer.filter((c) => sameEntry(c.entry, best));
+    if (!evented && isQuietRenewal(current, winners, zone)) continue;
     held.set(instanceId, best);
     const ups = newer.filter((c) => c.entry.state === 'up').map((c) => c.sentAt);
     if (ups.length > 0) firstSent.set(instanceId, Math.min(...ups));

@@ -125,6 +125,14 @@ describe('quiet steady state', () => {
     ]);
   });
 
+  it('writes a register that changes nothing served, so that a deregistration sent before it cannot win later', () => {
+    const rebooted = fold({ entries: [upEntry(m1, SENT)], registrations: [registerOf(m1, 'web', SENT + 16)] });
+    const late = fold({ entries: rebooted.entries, registrations: [deregisterOf(m1, 'web', SENT + 15)] });
+
+    expect(rebooted.entries).toEqual([upEntry(m1, SENT + 16)]);
+    expect(late.entries).toEqual([upEntry(m1, SENT + 16)]);
+  });
+
   it('writes a heartbeat that changes an address', () => {
     const heartbeat = heartbeatOf(m1, 'web', SENT + 1, { addresses: { ipv4: m1.ipv4 } });
 
