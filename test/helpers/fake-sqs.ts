@@ -154,6 +154,14 @@ export class FakeSqs {
     });
   }
 
+  /** Whether a receive now would hand out anything (on a FIFO queue: a visible message of an unlocked group). */
+  receivable(url: string): boolean {
+    const queue = this.queue(url);
+    const now = this.clock();
+    const candidates = queue.fifo ? this.unlockedGroups(queue, now) : queue.messages;
+    return candidates.some((m) => m.visibleAt <= now);
+  }
+
   /** The earliest time an in-flight message becomes visible again, if any is in flight. */
   nextVisibility(): number | undefined {
     const now = this.clock();
