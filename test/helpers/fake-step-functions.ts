@@ -1,12 +1,14 @@
 // An in-memory Step Functions for the planner: StartExecution (a name used before is refused with
-// ExecutionAlreadyExists) and DescribeExecution (ExecutionDoesNotExist for an unknown name). Executions stay
+// ExecutionAlreadyExists, an input over 256 KiB with InvalidExecutionInput) and DescribeExecution (ExecutionDoesNotExist for an unknown name). Executions stay
 // RUNNING until a test or the workflow stand-in ends them. Any other command is an error.
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
+  InvalidExecutionInput,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { STATE_DATA_LIMIT_BYTES } from '../../handlers/core/contract';
 import type { PreviousExecution } from '../../handlers/core/outcome';
 import type { WorkflowInput } from '../../handlers/core/workflow-input';
 import { sdkMetadata as $metadata, commandName } from './sdk-errors';
@@ -44,6 +46,11 @@ export class FakeStepFunctions {
     throw new Error(`FakeStepFunctions does not answer ${name}`);
   }
 
+  /** The requests of one command, in order. */
+  inputsOf<Input>(command: string): Input[] {
+    return this.requests.filter((r) => r.command === command).map((r) => r.input as Input);
+  }
+
   /** Executions still running, oldest first. */
   running(): Execution[] {
     return [...this.executions.values()].filter((e) => e.status === 'RUNNING');
@@ -66,8 +73,14 @@ export class FakeStepFunctions {
     if (this.executions.has(name)) {
       throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${name}'`, $metadata });
     }
-    const input = JSON.parse(text) as WorkflowInput;
     const inputBytes = Buffer.byteLength(text, 'utf8');
+    if (inputBytes > STATE_DATA_LIMIT_BYTES) {
+      throw new InvalidExecutionInput({
+        message: `input of ${inputBytes} bytes is over the limit`,
+        $metadata,
+      });
+    }
+    const input = JSON.parse(text) as WorkflowInput;
     this.executions.set(name, { name, input, inputBytes, status: 'RUNNING' });
     return { $metadata, executionArn: `arn:aws:states:us-east-1:123456789012:execution:r53dyn:${name}` };
   }

@@ -79,13 +79,24 @@ describe('budgetedInput', () => {
     expect(one.deferred).toEqual(parts.slice(1).flat());
   });
 
-  it('always carries the first part, which fits one ChangeBatch and so the budget', () => {
-    const parts = [[newRecord('a', 40)], [newRecord('b', 1)]];
+  it('always carries at least one record, even when the budget is smaller', () => {
+    const parts = [[newRecord('a', 40), newRecord('b', 1)], [newRecord('c', 1)]];
 
     const result = budgetedInput(base, parts, 1);
 
-    expect(result.writes).toEqual(parts[0]);
-    expect(result.deferred).toEqual(parts[1]);
+    expect(result.input.parts.map((p) => p.records.map((r) => r.name))).toEqual([['a']]);
+    expect(result.deferred.map((w) => w.relativeName)).toEqual(['b', 'c']);
+  });
+
+  it('cuts a first part too large for the budget to the records that fit, and defers the rest', () => {
+    const part = ['a', 'b', 'c', 'd'].map((label) => newRecord(label, 10));
+    const limit = grown(budgetedInput(base, [part.slice(0, 2)]).input, 2) + 10;
+
+    const result = budgetedInput(base, [part, [newRecord('e', 1)]], limit);
+
+    expect(result.input.parts.map((p) => p.records.map((r) => r.name))).toEqual([['a', 'b']]);
+    expect(result.deferred.map((w) => w.relativeName)).toEqual(['c', 'd', 'e']);
+    expect(grown(result.input, 2)).toBeLessThanOrEqual(limit);
   });
 
   it('budgets against Step Functions’ limit by default', () => {
