@@ -15,7 +15,7 @@ import {
 import { ROUTE53_LIMITS } from '../../handlers/core/contract';
 import { measureChanges } from '../../handlers/core/limits';
 import type { Change, RecordSet } from '../../handlers/core/model';
-import { sdkMetadata as $metadata, commandName } from './sdk-errors';
+import { sdkMetadata as $metadata, FakeClient } from './fake-client';
 
 const PAGE_LIMIT = 300;
 
@@ -54,13 +54,9 @@ function copy(rrset: RecordSet): RecordSet {
 
 const refusal = (message: string) => new InvalidChangeBatch({ message, $metadata });
 
-export class FakeRoute53 {
-  /** every request, in order, by command name */
-  readonly requests: { command: string; input: unknown }[] = [];
+export class FakeRoute53 extends FakeClient {
   /** the change batches applied, per zone, in order */
   readonly applied: { zoneId: string; changes: Change[] }[] = [];
-  /** refuses a request before it is answered */
-  failRequest: (command: string, input: unknown) => Error | undefined = () => undefined;
   private readonly zones = new Map<string, Map<string, RecordSet>>();
   private changes = 0;
 
@@ -78,25 +74,13 @@ export class FakeRoute53 {
     return [...this.zone(zoneId).values()].sort(compareRRsets).map(copy);
   }
 
-  async send(command: unknown): Promise<unknown> {
-    const name = commandName(command);
-    const input = (command as { input: unknown }).input;
-    this.requests.push({ command: name, input });
-    const injected = this.failRequest(name, input);
-    if (injected) throw injected;
+  protected answer(command: unknown): unknown {
     if (command instanceof ListResourceRecordSetsCommand) return this.list(command.input);
-    if (command instanceof ChangeResourceRecordSetsCommand) {
-      const changes = (command.input.ChangeBatch?.Changes ?? []) as Change[];
-      this.change(bareId(command.input.HostedZoneId), changes);
-      this.changes += 1;
-      return { $metadata, ChangeInfo: { Id: `/change/C${this.changes}`, Status: 'PENDING' } };
-    }
-    throw new Error(`FakeRoute53 does not answer ${name}`);
-  }
-
-  /** The requests of one command, in order. */
-  inputsOf<Input>(command: string): Input[] {
-    return this.requests.filter((r) => r.command === command).map((r) => r.input as Input);
+    if (!(command instanceof ChangeResourceRecordSetsCommand)) return undefined;
+    const changes = (command.input.ChangeBatch?.Changes ?? []) as Change[];
+    this.change(bareId(command.input.HostedZoneId), changes);
+    this.changes += 1;
+    return { $metadata, ChangeInfo: { Id: `/change/C${this.changes}`, Status: 'PENDING' } };
   }
 
   /** Applies a ChangeBatch atomically, or throws InvalidChangeBatch as Route 53 does and changes nothing. */

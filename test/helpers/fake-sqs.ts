@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { SQS_MESSAGE_LIMIT_BYTES } from '../../handlers/core/contract';
-import { sdkMetadata as $metadata, commandName, serviceError } from './sdk-errors';
+import { sdkMetadata as $metadata, FakeClient, serviceError } from './fake-client';
 
 const DEDUPLICATION_WINDOW_MS = 5 * 60_000;
 
@@ -55,11 +55,7 @@ export interface EntryRefusal {
   senderFault: boolean;
 }
 
-export class FakeSqs {
-  /** every request, in order, by command name */
-  readonly requests: { command: string; input: unknown }[] = [];
-  /** refuses a whole request (the SDK client raises the error) */
-  failRequest: (command: string, input: unknown) => Error | undefined = () => undefined;
+export class FakeSqs extends FakeClient {
   /** refuses one entry of a SendMessageBatch; the others are sent */
   refuseEntry: (queueUrl: string, entry: SendMessageBatchRequestEntry) => EntryRefusal | undefined = () =>
     undefined;
@@ -67,7 +63,9 @@ export class FakeSqs {
   private sequence = 0;
 
   /** `clock` gives the time in ms; queues' visibility timeouts run on it. */
-  constructor(private readonly clock: () => number = () => 0) {}
+  constructor(private readonly clock: () => number = () => 0) {
+    super();
+  }
 
   createQueue(url: string, options: QueueOptions = {}): string {
     this.queues.set(url, {
@@ -82,30 +80,18 @@ export class FakeSqs {
     return url;
   }
 
-  async send(command: unknown): Promise<unknown> {
-    const name = commandName(command);
-    const input = (command as { input: unknown }).input;
-    this.requests.push({ command: name, input });
-    const injected = this.failRequest(name, input);
-    if (injected) throw injected;
+  protected answer(command: unknown): unknown {
     if (command instanceof SendMessageBatchCommand) return this.sendBatch(command.input);
     if (command instanceof DeleteMessageBatchCommand) {
       const queue = this.queue(command.input.QueueUrl);
       return this.perEntry(command.input.Entries ?? [], queue, (message) => this.remove(queue, message));
     }
-    if (command instanceof ChangeMessageVisibilityBatchCommand) {
-      const queue = this.queue(command.input.QueueUrl);
-      return this.perEntry(command.input.Entries ?? [], queue, (message, entry) => {
-        message.visibleAt = this.clock() + (entry.VisibilityTimeout ?? 0) * 1000;
-        if (entry.VisibilityTimeout === 0) delete message.receiptHandle;
-      });
-    }
-    throw new Error(`FakeSqs does not answer ${name}`);
-  }
-
-  /** The requests of one command, in order. */
-  inputsOf<Input>(command: string): Input[] {
-    return this.requests.filter((r) => r.command === command).map((r) => r.input as Input);
+    if (!(command instanceof ChangeMessageVisibilityBatchCommand)) return undefined;
+    const queue = this.queue(command.input.QueueUrl);
+    return this.perEntry(command.input.Entries ?? [], queue, (message, entry) => {
+      message.visibleAt = this.clock() + (entry.VisibilityTimeout ?? 0) * 1000;
+      if (entry.VisibilityTimeout === 0) delete message.receiptHandle;
+    });
   }
 
   /** Messages on the queue (in flight or not), oldest first. */

@@ -11,7 +11,7 @@ import {
 import { STATE_DATA_LIMIT_BYTES } from '../../handlers/core/contract';
 import type { PreviousExecution } from '../../handlers/core/outcome';
 import type { WorkflowInput } from '../../handlers/core/workflow-input';
-import { sdkMetadata as $metadata, commandName } from './sdk-errors';
+import { sdkMetadata as $metadata, FakeClient } from './fake-client';
 
 export interface Execution {
   name: string;
@@ -24,31 +24,16 @@ export interface Execution {
   cause?: string;
 }
 
-export class FakeStepFunctions {
-  /** every request, in order, by command name */
-  readonly requests: { command: string; input: unknown }[] = [];
+export class FakeStepFunctions extends FakeClient {
   /** executions by name, in the order they were started */
   readonly executions = new Map<string, Execution>();
-  failRequest: (command: string, input: unknown) => Error | undefined = () => undefined;
 
-  async send(command: unknown): Promise<unknown> {
-    const name = commandName(command);
-    const input = (command as { input: unknown }).input;
-    this.requests.push({ command: name, input });
-    const injected = this.failRequest(name, input);
-    if (injected) throw injected;
+  protected answer(command: unknown): unknown {
     if (command instanceof StartExecutionCommand) {
       return this.start(command.input.name ?? '', command.input.input ?? '{}');
     }
-    if (command instanceof DescribeExecutionCommand) {
-      return this.describe(command.input.executionArn ?? '');
-    }
-    throw new Error(`FakeStepFunctions does not answer ${name}`);
-  }
-
-  /** The requests of one command, in order. */
-  inputsOf<Input>(command: string): Input[] {
-    return this.requests.filter((r) => r.command === command).map((r) => r.input as Input);
+    if (command instanceof DescribeExecutionCommand) return this.describe(command.input.executionArn ?? '');
+    return undefined;
   }
 
   /** Executions still running, oldest first. */

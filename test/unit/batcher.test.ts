@@ -5,6 +5,7 @@ import type { SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
 import { processBatch } from '../../handlers/batcher';
 import { SWEEP_BODY } from '../../handlers/core/contract';
 import { decodeDelta, deduplicationId } from '../../handlers/core/delta';
+import { serviceError } from '../helpers/fake-client';
 import {
   batcherDeps,
   DEAD_LETTER_QUEUE_URL,
@@ -19,18 +20,17 @@ import {
   dynZone,
   ec2StateChange,
   eventRecord,
+  fleet,
   labZone,
-  machine,
+  type Machine,
   NOW,
   registrationRecord,
   SENT,
   sqsRecord,
   v4Zone,
 } from '../helpers/messages';
-import { serviceError } from '../helpers/sdk-errors';
 
-const m1 = machine(1);
-const m2 = machine(2);
+const [m1, m2] = fleet(2) as [Machine, Machine];
 
 let aws: FakeAws;
 const run = (...records: ReturnType<typeof sqsRecord>[]) =>
@@ -49,6 +49,14 @@ const sends = (queueUrl: string) =>
     .map((input) => (input.Entries ?? []).map((e) => e.Id));
 const zoneDeltas = () =>
   aws.sqs.messages(ZONE_QUEUE_URL).map((m) => ({ group: m.groupId, delta: decodeDelta(m.body) }));
+
+/** SQS refuses, every time and not for the sender's fault, the deltas of one zone. */
+function refuseDeltasOf(hostedZoneId: string): void {
+  aws.sqs.refuseEntry = (url, entry) =>
+    url === ZONE_QUEUE_URL && entry.MessageGroupId === hostedZoneId
+      ? { code: 'InternalError', senderFault: false }
+      : undefined;
+}
 
 beforeEach(() => {
   aws = fakeAws(() => NOW);
@@ -100,10 +108,7 @@ describe('processBatch', () => {
   });
 
   it('reports every delivery a delta would have acknowledged when it could not be sent, duplicates included', async () => {
-    aws.sqs.refuseEntry = (url, entry) =>
-      url === ZONE_QUEUE_URL && entry.MessageGroupId === dynZone.hostedZoneId
-        ? { code: 'InternalError', senderFault: false }
-        : undefined;
+    refuseDeltasOf(dynZone.hostedZoneId);
 
     const response = await run(
       register('m-1'),
@@ -118,10 +123,7 @@ describe('processBatch', () => {
   });
 
   it('reports an EC2 event when the delta of any one zone could not be sent', async () => {
-    aws.sqs.refuseEntry = (url, entry) =>
-      url === ZONE_QUEUE_URL && entry.MessageGroupId === labZone.hostedZoneId
-        ? { code: 'InternalError', senderFault: false }
-        : undefined;
+    refuseDeltasOf(labZone.hostedZoneId);
 
     const response = await run(
       eventRecord('e-1', ec2StateChange(m1.instanceId, 'terminated')),

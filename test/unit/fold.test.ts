@@ -126,7 +126,10 @@ describe('quiet steady state', () => {
   });
 
   it('writes a register that changes nothing served, so that a deregistration sent before it cannot win later', () => {
-    const rebooted = fold({ entries: [upEntry(m1, SENT)], registrations: [registerOf(m1, 'web', SENT + 16)] });
+    const rebooted = fold({
+      entries: [upEntry(m1, SENT)],
+      registrations: [registerOf(m1, 'web', SENT + 16)],
+    });
     const late = fold({ entries: rebooted.entries, registrations: [deregisterOf(m1, 'web', SENT + 15)] });
 
     expect(rebooted.entries).toEqual([upEntry(m1, SENT + 16)]);

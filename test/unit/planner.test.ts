@@ -7,11 +7,11 @@ import { deduplicationId } from '../../handlers/core/delta';
 import type { Message } from '../../handlers/core/model';
 import { WORKFLOW_ERRORS } from '../../handlers/core/outcome';
 import { processDeltas } from '../../handlers/planner';
+import { serviceError } from '../helpers/fake-client';
 import {
   DEAD_LETTER_QUEUE_URL,
   deadLettered,
   eventOf,
-  type FakeAws,
   failures,
   fakeAws,
   plannerDeps,
@@ -30,14 +30,13 @@ import {
   upEntry,
   v4Zone,
 } from '../helpers/messages';
-import { serviceError } from '../helpers/sdk-errors';
 
 const m1 = machine(1);
 const m2 = machine(2);
 const Z1 = dynZone.hostedZoneId;
 const VISIBILITY_MS = 300_000;
 
-let aws: FakeAws;
+let aws: ReturnType<typeof fakeAws>;
 let clock: number;
 
 /** Puts deltas (or raw bodies) on the zone queue as the batcher would. */

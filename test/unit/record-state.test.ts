@@ -1,6 +1,6 @@
 // What Route 53 holds for one record (docs/design.md §3.3): its rrsets, its registry decoded, and whether this
 // stack may write it; and when a registration is too old to apply.
-import { reasonCode } from '../../handlers/core/contract';
+import { reasonCode, TOMBSTONE_MS } from '../../handlers/core/contract';
 import type { RecordSet } from '../../handlers/core/model';
 import {
   delegationsOf,
@@ -15,7 +15,6 @@ import {
   dynZone,
   fqdn,
   goneEntry,
-  HOUR,
   heartbeatOf,
   instanceGoneOf,
   machine,
@@ -119,9 +118,9 @@ describe('readRecordState', () => {
 describe('settleEntries', () => {
   it('keeps everything in a zone without leases, dropping only tombstones past the horizon', () => {
     const entries = [
-      upEntry(m1, SENT - 2 * HOUR),
-      goneEntry(machine(2), NOW - HOUR),
-      goneEntry(machine(3), NOW - HOUR - 1),
+      upEntry(m1, SENT - 2 * TOMBSTONE_MS),
+      goneEntry(machine(2), NOW - TOMBSTONE_MS),
+      goneEntry(machine(3), NOW - TOMBSTONE_MS - 1),
     ];
 
     expect(settleEntries(entries, dynZone, NOW)).toEqual(entries.slice(0, 2));
@@ -130,7 +129,7 @@ describe('settleEntries', () => {
 
 describe('staleReason', () => {
   it('dead-letters a register or heartbeat sent more than an hour before it could be applied', () => {
-    const at = NOW - HOUR - 1;
+    const at = NOW - TOMBSTONE_MS - 1;
 
     expect(staleReason(registerOf(m1, 'web', at), NOW)).toBe(
       `stale: register sent at ${new Date(at).toISOString()}, more than an hour before it could be applied`,
@@ -141,8 +140,8 @@ describe('staleReason', () => {
   });
 
   it('accepts one sent exactly an hour before, and never dead-letters a deregistration or an event', () => {
-    expect(staleReason(registerOf(m1, 'web', NOW - HOUR), NOW)).toBeUndefined();
-    expect(staleReason(deregisterOf(m1, 'web', NOW - 5 * HOUR), NOW)).toBeUndefined();
-    expect(staleReason(instanceGoneOf(m1, NOW - 5 * HOUR), NOW)).toBeUndefined();
+    expect(staleReason(registerOf(m1, 'web', NOW - TOMBSTONE_MS), NOW)).toBeUndefined();
+    expect(staleReason(deregisterOf(m1, 'web', NOW - 5 * TOMBSTONE_MS), NOW)).toBeUndefined();
+    expect(staleReason(instanceGoneOf(m1, NOW - 5 * TOMBSTONE_MS), NOW)).toBeUndefined();
   });
 });

@@ -60,7 +60,16 @@ function thrownBy(read: (env: Env) => unknown, env: Env): unknown {
   throw new Error('the environment was accepted');
 }
 
-const settingsError = (message: string) => ({ name: 'SettingsError', message });
+/** Each variable with the error its absence gives. */
+const notSet = (...names: string[]): [string, string][] =>
+  names.map((name) => [name, `environment variable ${name} is not set`]);
+
+/** The reader refuses the environment with a SettingsError saying exactly this. */
+function expectRefused(read: (env: Env) => unknown, env: Env, message: string): void {
+  const error = thrownBy(read, env);
+  expect(error).toBeInstanceOf(SettingsError);
+  expect(error).toMatchObject({ name: 'SettingsError', message });
+}
 
 describe('readBatcherSettings', () => {
   it('parses a good environment, normalising the allowlist and the role id lists', () => {
@@ -86,21 +95,20 @@ describe('readBatcherSettings', () => {
   });
 
   it.each([
-    [ENVIRONMENT.allowlist, 'environment variable R53DYN_ALLOWLIST is not set'],
-    [ENVIRONMENT.senderBinding, 'environment variable R53DYN_SENDER_BINDING is not set'],
-    [ENVIRONMENT.eventsQueueArn, 'environment variable R53DYN_EVENTS_QUEUE_ARN is not set'],
-    [ENVIRONMENT.zoneQueueUrl, 'environment variable R53DYN_ZONE_QUEUE_URL is not set'],
-    [ENVIRONMENT.deadLetterQueueUrl, 'environment variable R53DYN_DEAD_LETTER_QUEUE_URL is not set'],
+    ...notSet(
+      ENVIRONMENT.allowlist,
+      ENVIRONMENT.senderBinding,
+      ENVIRONMENT.eventsQueueArn,
+      ENVIRONMENT.zoneQueueUrl,
+      ENVIRONMENT.deadLetterQueueUrl,
+    ),
     [
       ENVIRONMENT.instanceRoleIds,
       'R53DYN_INSTANCE_ROLE_IDS must list at least one role id when sender binding is on',
     ],
   ])('without %s it fails: %s', (name, message) => {
     for (const value of [undefined, '']) {
-      const error = thrownBy(readBatcherSettings, { ...batcherEnv(), [name]: value });
-
-      expect(error).toBeInstanceOf(SettingsError);
-      expect(error).toMatchObject(settingsError(message));
+      expectRefused(readBatcherSettings, { ...batcherEnv(), [name]: value }, message);
     }
   });
 
@@ -114,10 +122,7 @@ describe('readBatcherSettings', () => {
         'zones.0.suffix: "*.example.test" contains a wildcard (*)',
     ],
   ])('with %s = %j it fails: %s', (name, value, message) => {
-    const error = thrownBy(readBatcherSettings, { ...batcherEnv(), [name]: value });
-
-    expect(error).toBeInstanceOf(SettingsError);
-    expect(error).toMatchObject(settingsError(message));
+    expectRefused(readBatcherSettings, { ...batcherEnv(), [name]: value }, message);
   });
 });
 
@@ -134,18 +139,17 @@ describe('readPlannerSettings', () => {
     });
   });
 
-  it.each([
-    [ENVIRONMENT.ownerId, 'environment variable R53DYN_OWNER_ID is not set'],
-    [ENVIRONMENT.allowlist, 'environment variable R53DYN_ALLOWLIST is not set'],
-    [ENVIRONMENT.stateMachineArn, 'environment variable R53DYN_STATE_MACHINE_ARN is not set'],
-    [ENVIRONMENT.maxAttempts, 'environment variable R53DYN_MAX_ATTEMPTS is not set'],
-    [ENVIRONMENT.retryBaseSeconds, 'environment variable R53DYN_RETRY_BASE_SECONDS is not set'],
-    [ENVIRONMENT.retryCapSeconds, 'environment variable R53DYN_RETRY_CAP_SECONDS is not set'],
-  ])('without %s it fails: %s', (name, message) => {
-    const error = thrownBy(readPlannerSettings, { ...plannerEnv(), [name]: undefined });
-
-    expect(error).toBeInstanceOf(SettingsError);
-    expect(error).toMatchObject(settingsError(message));
+  it.each(
+    notSet(
+      ENVIRONMENT.ownerId,
+      ENVIRONMENT.allowlist,
+      ENVIRONMENT.stateMachineArn,
+      ENVIRONMENT.maxAttempts,
+      ENVIRONMENT.retryBaseSeconds,
+      ENVIRONMENT.retryCapSeconds,
+    ),
+  )('without %s it fails: %s', (name, message) => {
+    expectRefused(readPlannerSettings, { ...plannerEnv(), [name]: undefined }, message);
   });
 
   it.each([
@@ -163,9 +167,6 @@ describe('readPlannerSettings', () => {
       'R53DYN_RETRY_CAP_SECONDS must be an integer from 1 to 43200, not "43201"',
     ],
   ])('with %s = %j it fails: %s', (name, value, message) => {
-    const error = thrownBy(readPlannerSettings, { ...plannerEnv(), [name]: value });
-
-    expect(error).toBeInstanceOf(SettingsError);
-    expect(error).toMatchObject(settingsError(message));
+    expectRefused(readPlannerSettings, { ...plannerEnv(), [name]: value }, message);
   });
 });
