@@ -137,6 +137,25 @@ describe('processDeltas', () => {
     expect(aws.sfn.requests.map((r) => r.command)).toEqual(['StartExecution', 'DescribeExecution']);
   });
 
+  it('still finds the running execution when the receive before it started none', async () => {
+    await onZoneQueue(delta(Z1, web1));
+    const first = receive();
+    await plan(first);
+    await plan(receiveAgain());
+    const third = receiveAgain();
+
+    const response = await plan(third);
+
+    expect(response).toEqual(failures(...ids(third)));
+    expect([...aws.sfn.executions.keys()]).toEqual([`${Z1}-${first[0]?.messageId}-r1`]);
+    expect(aws.sfn.requests.map((r) => r.command)).toEqual([
+      'StartExecution',
+      'DescribeExecution',
+      'DescribeExecution',
+      'DescribeExecution',
+    ]);
+  });
+
   it('dead-letters the records a failed part was about past the attempt bound, and writes the rest', async () => {
     await onZoneQueue(delta(Z1, web1, api2));
     const settings = plannerSettings({ maxAttempts: 1 });
