@@ -287,6 +287,21 @@ describe('intake: newest per machine and record', () => {
     expect(other.deltas).toEqual(one.deltas);
   });
 
+  it('keeps the register of a register and a heartbeat sent in the same millisecond, in either order', () => {
+    const register = registerRecord('r-1', m1, 'web', SENT);
+    const heartbeat = registrationRecord(
+      'h-1',
+      { action: 'heartbeat', instanceId: m1.instanceId, ipv4: m1.ipv4, ipv6: m1.ipv6 },
+      SENT,
+    );
+
+    const one = intake(received(heartbeat, register), options);
+    const other = intake(received(register, heartbeat), options);
+
+    expect(one.deltas.flatMap((d) => d.messages.map((m) => m.messageId))).toEqual(['r-1']);
+    expect(other.deltas).toEqual(one.deltas);
+  });
+
   it('keeps one event per instance (the newest) and one sweep', () => {
     const batch = received(
       eventRecord('e-1', ec2StateChange(m1.instanceId, 'stopping'), SENT),
