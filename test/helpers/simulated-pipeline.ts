@@ -45,6 +45,8 @@ export interface PipelineStats {
   failedExecutions: number;
   foreignWrites: number;
   expiries: number;
+  /** the most executions running at once: the zone's lock holds while it is 1 */
+  concurrentExecutions: number;
 }
 
 type Held = SQSRecord[] | undefined;
@@ -59,6 +61,7 @@ export class SimulatedPipeline {
     failedExecutions: 0,
     foreignWrites: 0,
     expiries: 0,
+    concurrentExecutions: 0,
   };
   private readonly batchers: Held[];
   private readonly planners: Held[];
@@ -212,6 +215,10 @@ export class SimulatedPipeline {
     );
     this.stats.rounds += 1;
     this.stats.executions += this.aws.sfn.executions.size - started;
+    this.stats.concurrentExecutions = Math.max(
+      this.stats.concurrentExecutions,
+      this.aws.sfn.running().length,
+    );
     await this.acknowledge(ZONE_QUEUE_URL, records, response);
   }
 

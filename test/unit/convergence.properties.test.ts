@@ -184,6 +184,7 @@ describe('many batchers racing on one zone (issue 9)', () => {
         const { stats } = pipeline;
         const deltas = pipeline.deltasSent();
         expect(pipeline.clock - NOW).toBeLessThan(3_600_000);
+        expect(stats.concurrentExecutions).toBeLessThanOrEqual(1);
         // an execution deletes its round's deltas, or fails on a foreign write, or outlives its deltas' visibility;
         // a round starts an execution, deletes its deltas, or finds its execution still running after an expiry
         expect(stats.executions).toBeLessThanOrEqual(deltas + stats.foreignWrites + stats.expiries);
