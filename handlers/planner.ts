@@ -153,20 +153,27 @@ async function finish(deps: PlannerDeps, letters: DeadLetter[]): Promise<Disposi
   return unsent.length === 0 ? 'delete' : 'keep';
 }
 
+/**
+ * What the latest execution of these deltas left to do. A receive that found its predecessor still running, or
+ * could not start one, started none: the latest execution is then further back, and while it runs it holds the
+ * zone (docs/design.md §4.4).
+ */
 async function previousVerdicts(
   zone: ZoneRule,
   head: ZoneDelta,
   deps: PlannerDeps,
 ): Promise<Verdict[] | 'running'> {
-  if (head.receiveCount <= 1) return [];
-  const name = executionName(zone.hostedZoneId, head.messageId, head.receiveCount - 1);
-  const previous = await describeExecution(deps.sfn, deps.settings.stateMachineArn, name);
-  if (!previous) return [];
-  if (previous.status === 'RUNNING') return 'running';
-  const verdicts = verdictsOf(previous, zone.suffix);
-  if (verdicts.length > 0)
-    deps.logger.warn('the previous execution failed', { ...previous, verdicts: verdicts.length });
-  return verdicts;
+  for (let receive = head.receiveCount - 1; receive >= 1; receive -= 1) {
+    const name = executionName(zone.hostedZoneId, head.messageId, receive);
+    const previous = await describeExecution(deps.sfn, deps.settings.stateMachineArn, name);
+    if (!previous) continue;
+    if (previous.status === 'RUNNING') return 'running';
+    const verdicts = verdictsOf(previous, zone.suffix);
+    if (verdicts.length > 0)
+      deps.logger.warn('the previous execution failed', { ...previous, verdicts: verdicts.length });
+    return verdicts;
+  }
+  return [];
 }
 
 /** Errors reading the zone that no retry will mend: the zone is gone, or the role may not read it. */

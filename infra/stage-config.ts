@@ -107,30 +107,19 @@ export function parseStageConfig(
 ): StageConfig {
   const raw = parseYamlText(substituteEnv(text, env, file), file);
   const settings = settingsSchema.safeParse(raw ?? {});
-  const zones = (raw as { zones?: unknown } | null)?.zones;
-  let allowlist: Allowlist | undefined;
-  const problems: string[] = [];
-  if (!settings.success) {
-    problems.push(...settings.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`));
-  }
-  try {
-    allowlist = parseAllowlist({ zones: zones ?? [] });
-  } catch (error) {
-    if (!(error instanceof AllowlistError)) throw error;
-    problems.push(...error.problems.map((p) => `  ${p}`));
-  }
-  if (!settings.success || allowlist === undefined) {
-    throw new StageConfigError(`${file} is not a valid stage configuration:\n${problems.join('\n')}`);
+  const zones = readZones(raw);
+  const invalid = [
+    ...(settings.success
+      ? []
+      : settings.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`)),
+    ...('problems' in zones ? zones.problems.map((p) => `  ${p}`) : []),
+  ];
+  if (!settings.success || 'problems' in zones) {
+    throw new StageConfigError(`${file} is not a valid stage configuration:\n${invalid.join('\n')}`);
   }
   const { zones: _zones, ...s } = settings.data;
-  problems.push(...deployProblems(s, allowlist));
-  if (problems.length > 0) throw new StageConfigError(`${file} cannot be deployed:\n${problems.join('\n')}`);
-  return { stage, ...s, allowlist };
-}
-
-/** Settings that parse but cannot work together. */
-function deployProblems(s: Omit<Settings, 'zones'>, allowlist: Allowlist): string[] {
-  return [
+  const allowlist = zones.allowlist;
+  const problems = [
     ...allowlist.zones.flatMap((zone) => checkZoneFits(zone, s.ownerId).map((p) => `  ${zone.suffix}: ${p}`)),
     ...(s.workflow.insyncMaxWaitSeconds < s.workflow.insyncFirstWaitSeconds
       ? ['  workflow.insyncMaxWaitSeconds is below insyncFirstWaitSeconds']
@@ -143,6 +132,19 @@ function deployProblems(s: Omit<Settings, 'zones'>, allowlist: Allowlist): strin
       : []),
     ...leaseProblems(allowlist, s.heartbeatSeconds),
   ];
+  if (problems.length > 0) throw new StageConfigError(`${file} cannot be deployed:\n${problems.join('\n')}`);
+  return { stage, ...s, allowlist };
+}
+
+/** The allowlist of a stage file, or its problems, so that they are listed with the settings' own. */
+function readZones(raw: unknown): { allowlist: Allowlist } | { problems: string[] } {
+  const zones = typeof raw === 'object' && raw !== null ? (raw as { zones?: unknown }).zones : undefined;
+  try {
+    return { allowlist: parseAllowlist({ zones: zones ?? [] }) };
+  } catch (error) {
+    if (error instanceof AllowlistError) return { problems: error.problems };
+    throw error;
+  }
 }
 
 /**

@@ -41,9 +41,6 @@ export interface FoldResult {
   refused: { message: Registration; reason: string }[];
 }
 
-const byTimeThenId = (a: Registration, b: Registration) =>
-  a.sentAt - b.sentAt || compareText(a.messageId, b.messageId);
-
 function entryOf(registration: Registration, zone: ZoneRule): OwnerEntry {
   const { instanceId, sentAt: t } = registration;
   // A tombstone carries no addresses: they are no longer served, and the registry has a size budget.
@@ -56,12 +53,47 @@ function entryOf(registration: Registration, zone: ZoneRule): OwnerEntry {
 }
 
 const sameAddresses = (a: OwnerEntry, b: OwnerEntry) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
+const sameEntry = (a: OwnerEntry, b: OwnerEntry) => a.t === b.t && a.state === b.state && sameAddresses(a, b);
 
-/** A heartbeat that would only move `t` forward, while the lease is less than half used, is not written. */
-function isQuietRenewal(held: OwnerEntry | undefined, next: OwnerEntry, zone: ZoneRule): boolean {
-  if (held?.state !== 'up' || next.state !== 'up' || !sameAddresses(held, next)) return false;
+/**
+ * A heartbeat that would only move `t` forward, while the lease is less than half used, is not written. A register
+ * is: a machine that booted again must outrank a deregistration it sent before (docs/design.md §4.2, step 3).
+ */
+function isQuietRenewal(held: OwnerEntry | undefined, next: Candidate[], zone: ZoneRule): boolean {
+  const [winner] = next;
+  if (winner === undefined || next.some((c) => c.kind !== 'heartbeat')) return false;
+  if (held?.state !== 'up' || winner.entry.state !== 'up' || !sameAddresses(held, winner.entry)) return false;
   const leaseMs = zone.leaseSeconds * 1000;
-  return leaseMs === 0 || next.t - held.t < leaseMs / 2;
+  return leaseMs === 0 || winner.entry.t - held.t < leaseMs / 2;
+}
+
+interface Candidate {
+  entry: OwnerEntry;
+  sentAt: number;
+  kind: Registration['kind'];
+}
+
+/**
+ * The round's registrations of each instance as entries, with their sent times, leaving out the register and
+ * heartbeat messages no newer than the instance's entry in the gone list.
+ */
+function candidatesOf(input: FoldInput): Map<string, Candidate[]> {
+  const byInstance = new Map<string, Candidate[]>();
+  for (const message of input.registrations) {
+    const left = input.goneList.get(message.instanceId);
+    if (message.kind !== 'deregister' && left !== undefined && message.sentAt <= left) continue;
+    const candidate = { entry: entryOf(message, input.zone), sentAt: message.sentAt, kind: message.kind };
+    byInstance.set(message.instanceId, [...(byInstance.get(message.instanceId) ?? []), candidate]);
+  }
+  return byInstance;
+}
+
+/** Instance id -> the latest sent time of this round's EC2 events for it. */
+function latestEvents(events: InstanceGone[]): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const event of events)
+    latest.set(event.instanceId, Math.max(event.sentAt, latest.get(event.instanceId) ?? 0));
+  return latest;
 }
 
 export function foldRecord(input: FoldInput): FoldResult {
@@ -70,17 +102,26 @@ export function foldRecord(input: FoldInput): FoldResult {
   const served = new Set(before.filter((e) => e.state === 'up').map((e) => e.instanceId));
   const held = new Map(before.map((e) => [e.instanceId, e]));
   const firstSent = new Map<string, number>();
+  const leaving = latestEvents(input.goneEvents);
 
-  for (const message of [...input.registrations].sort(byTimeThenId)) {
-    const left = input.goneList.get(message.instanceId);
-    if (message.kind !== 'deregister' && left !== undefined && message.sentAt <= left) continue;
-    const next = entryOf(message, zone);
-    const current = held.get(message.instanceId);
-    if (current && newerEntry(current, next) === current) continue;
-    if (isQuietRenewal(current, next, zone)) continue;
-    held.set(message.instanceId, next);
-    if (next.state === 'up' && !firstSent.has(message.instanceId))
-      firstSent.set(message.instanceId, message.sentAt);
+  // Per instance, the round's winner by the registry's rule against what is held; a quiet renewal keeps what is
+  // held. Deciding on the winner, not message by message, keeps the fold a function of the messages as a set.
+  for (const [instanceId, candidates] of candidatesOf(input)) {
+    const current = held.get(instanceId);
+    const newer = candidates.filter((c) => current === undefined || newerEntry(current, c.entry) !== current);
+    const best = newer
+      .map((c) => c.entry)
+      .reduce<OwnerEntry | undefined>((a, b) => (a ? newerEntry(a, b) : b), undefined);
+    if (best === undefined) continue;
+    // An EC2 event of this round that would tombstone what is held makes a renewal anything but quiet: skipping it
+    // would let the event win over a registration sent after it.
+    const leftAt = leaving.get(instanceId);
+    const evented = current !== undefined && leftAt !== undefined && leftAt >= current.t;
+    const winners = newer.filter((c) => sameEntry(c.entry, best));
+    if (!evented && isQuietRenewal(current, winners, zone)) continue;
+    held.set(instanceId, best);
+    const ups = newer.filter((c) => c.entry.state === 'up').map((c) => c.sentAt);
+    if (ups.length > 0) firstSent.set(instanceId, Math.min(...ups));
   }
   for (const event of input.goneEvents) {
     const current = held.get(event.instanceId);

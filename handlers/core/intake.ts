@@ -181,5 +181,12 @@ function newerMessage(a: Message, b: Message): Message {
     ...(m.ipv6 === undefined ? {} : { ipv6: m.ipv6 }),
   });
   const ea = entry(a);
-  return newerEntry(ea, entry(b)) === ea ? a : b;
+  const eb = entry(b);
+  // The same entry from a register and a heartbeat: the register, which is always written (docs/design.md §4.2),
+  // whatever the order of the batch; then the larger message id.
+  if (JSON.stringify(ea) === JSON.stringify(eb)) {
+    if (a.kind !== b.kind) return a.kind === 'register' ? a : b;
+    return compareText(a.messageId, b.messageId) >= 0 ? a : b;
+  }
+  return newerEntry(ea, eb) === ea ? a : b;
 }

@@ -115,7 +115,10 @@ function classified(error: string, cause: string, detail: string, scope: Scope):
  */
 function partVerdicts(part: PartFailure, detail: string, suffix: string): Verdict[] {
   const verdict = classified(part.error, part.cause, detail, records(part.records));
-  if (verdict.kind !== 'refuse' || part.records.length <= 1) return [verdict];
+  // Only Route 53 refusing a name (invalid-change) is about one record; a missing zone or a denied call is about
+  // every record of the part, so it is refused at once rather than written record by record.
+  const aboutNames = verdict.kind === 'refuse' && verdict.reason.startsWith('invalid-change');
+  if (!aboutNames || part.records.length <= 1) return [verdict];
   const named = namesIn(part.cause, suffix).filter((name) => part.records.includes(name));
   if (named.length > 0) return [{ ...verdict, scope: records(named) }];
   return [{ kind: 'isolate', scope: records(part.records) }];

@@ -58,10 +58,22 @@ export interface BudgetedInput {
   deferred: RecordWrite[];
 }
 
+/** What a part adds to the input besides its records: `{"records":[]}` and a comma. */
+const PART_BYTES = bytes({ records: [] }) + 1;
+
+/** What one record adds to the input and the state: its slots, its summary and the workflow's verdicts. */
+function recordBytes(write: RecordWrite): number {
+  const record = { name: write.relativeName, slots: write.slots };
+  const summary = { record: write.record, added: write.added, removed: write.removed };
+  return bytes(record) + bytes(summary) + 2 + STATE_GROWTH_PER_RECORD_BYTES;
+}
+
 /**
  * The largest prefix of the parts whose input, with the state the workflow adds to it, stays within Step
- * Functions' 256 KiB (docs/design.md §5, "size budget"). The first part always goes: planRecordWrite keeps one
- * record's changes within one ChangeBatch, which is far below the budget.
+ * Functions' 256 KiB (docs/design.md §5.3, "size budget"). Something always goes: a first part too large for the
+ * budget (many records with long names fill a ChangeBatch with far more than 256 KiB of input) is cut to the
+ * records that fit, at least one, and the rest wait for the next round. One record's changes fit one ChangeBatch,
+ * which is far below the budget.
  */
 export function budgetedInput(
   base: Omit<WorkflowInput, 'parts' | 'summary'> & { summary: Omit<WorkflowInput['summary'], 'records'> },
@@ -72,16 +84,32 @@ export function budgetedInput(
   const writes: RecordWrite[] = [];
   let size = bytes(input) + STATE_GROWTH_FIXED_BYTES;
   let taken = 0;
-  for (const part of parts) {
-    const records = part.map((w) => ({ name: w.relativeName, slots: w.slots }));
-    const summaries = part.map((w) => ({ record: w.record, added: w.added, removed: w.removed }));
-    const more = bytes({ records }) + bytes(summaries) + part.length * STATE_GROWTH_PER_RECORD_BYTES;
-    if (taken > 0 && size + more > limit) break;
-    input.parts.push({ records });
-    input.summary.records.push(...summaries);
+  for (const whole of parts) {
+    let part = whole;
+    let more = part.reduce((n, w) => n + recordBytes(w), PART_BYTES);
+    if (size + more > limit && taken > 0) break;
+    if (size + more > limit) part = firstRecordsWithin(whole, limit - size);
+    more = part.reduce((n, w) => n + recordBytes(w), PART_BYTES);
+    input.parts.push({ records: part.map((w) => ({ name: w.relativeName, slots: w.slots })) });
+    input.summary.records.push(
+      ...part.map((w) => ({ record: w.record, added: w.added, removed: w.removed })),
+    );
     writes.push(...part);
     size += more;
     taken += 1;
+    if (part.length < whole.length)
+      return { input, writes, deferred: [...whole.slice(part.length), ...parts.slice(1).flat()] };
   }
   return { input, writes, deferred: parts.slice(taken).flat() };
+}
+
+/** The first records of a part that fit in `room` bytes, at least one. */
+function firstRecordsWithin(part: RecordWrite[], room: number): RecordWrite[] {
+  let used = PART_BYTES;
+  let count = 0;
+  while (count < part.length && (count === 0 || used + recordBytes(part[count] as RecordWrite) <= room)) {
+    used += recordBytes(part[count] as RecordWrite);
+    count += 1;
+  }
+  return part.slice(0, count);
 }

@@ -1,24 +1,29 @@
-import { checkZoneFits, measureChanges, ROUTE53_LIMITS } from '../../handlers/core/limits';
-import type { Change, ZoneRule } from '../../handlers/core/model';
+// Route 53's ChangeBatch limits and what they mean for a zone (docs/design.md §5.1, §5.2). The worst registry
+// string for owner r53dyn-test (11 characters) is
+//   "r53dyn=1;o=r53dyn-test;i=<32-hex task id>;4=255.255.255.255;6=<39-character IPv6>;t=<13 digits>;s=up"
+// 140 characters with both addresses, 98 with IPv4 only. A worst-case record rewrite is DELETE + CREATE of A
+// (15 characters a value), AAAA (39) and the TXT, so each machine costs 2 * (15 + 39 + 140) = 388 characters
+// in an A+AAAA zone, and 2 * (15 + 98) = 226 in an A-only one.
+import { ROUTE53_LIMITS } from '../../handlers/core/contract';
+import {
+  checkZoneFits,
+  fitsOneBatch,
+  measureChanges,
+  registryCapacity,
+  txtStringLength,
+} from '../../handlers/core/limits';
+import type { Change } from '../../handlers/core/model';
+import { registryName } from '../../handlers/core/registry';
+import { dynZone, fqdn, OWNER, rrset, v4Zone, zoneWith } from '../helpers/messages';
 
-const ZONE: ZoneRule = {
-  hostedZoneId: 'Z1TESTZONE00000000001',
-  suffix: 'dyn.example.test',
-  ttl: 60,
-  types: ['A', 'AAAA'],
-  maxValuesPerRecord: 100,
-  leaseSeconds: 0,
-  allowPrivate: false,
-};
+const WEB = fqdn('web');
+const where = 'zone Z1TESTZONE00000000001 (dyn.example.test)';
 
 describe('ROUTE53_LIMITS', () => {
   it("states Route 53's documented ChangeBatch limits", () => {
-    expect(ROUTE53_LIMITS).toEqual({
-      elementsPerBatch: 1000,
-      charactersPerBatch: 32000,
-      valuesPerRecord: 400,
-      txtStringLength: 255,
-    });
+    const { elementsPerBatch, charactersPerBatch, valuesPerRecord, txtStringLength: txt } = ROUTE53_LIMITS;
+
+    expect([elementsPerBatch, charactersPerBatch, valuesPerRecord, txt]).toEqual([1000, 32000, 400, 255]);
   });
 });
 
@@ -26,33 +31,9 @@ describe('measureChanges', () => {
   it('counts every value element and character of DELETE and CREATE alike, TXT quotes included', () => {
     // Arrange
     const changes: Change[] = [
-      {
-        Action: 'DELETE',
-        ResourceRecordSet: {
-          Name: 'web.dyn.example.test.',
-          Type: 'A',
-          TTL: 60,
-          ResourceRecords: [{ Value: '192.0.2.1' }],
-        },
-      },
-      {
-        Action: 'CREATE',
-        ResourceRecordSet: {
-          Name: 'web.dyn.example.test.',
-          Type: 'A',
-          TTL: 60,
-          ResourceRecords: [{ Value: '192.0.2.1' }, { Value: '192.0.2.22' }],
-        },
-      },
-      {
-        Action: 'CREATE',
-        ResourceRecordSet: {
-          Name: '_r53dyn.web.dyn.example.test.',
-          Type: 'TXT',
-          TTL: 60,
-          ResourceRecords: [{ Value: '"abc"' }],
-        },
-      },
+      { Action: 'DELETE', ResourceRecordSet: rrset(WEB, 'A', ['192.0.2.1']) },
+      { Action: 'CREATE', ResourceRecordSet: rrset(WEB, 'A', ['192.0.2.1', '192.0.2.22']) },
+      { Action: 'CREATE', ResourceRecordSet: rrset(registryName(WEB), 'TXT', ['"abc"']) },
     ];
 
     // Act
@@ -67,53 +48,78 @@ describe('measureChanges', () => {
   });
 });
 
+describe('fitsOneBatch and txtStringLength', () => {
+  it.each([
+    [{ elements: 1000, characters: 32000 }, true],
+    [{ elements: 1001, characters: 1 }, false],
+    [{ elements: 1, characters: 32001 }, false],
+  ])('%j fits: %s', (size, fits) => {
+    expect(fitsOneBatch(size)).toBe(fits);
+  });
+
+  it('counts the characters between a TXT string’s quotes', () => {
+    expect([txtStringLength('"abc"'), txtStringLength('abc'), txtStringLength('"')]).toEqual([3, 3, 1]);
+  });
+});
+
+describe('registryCapacity', () => {
+  it.each([
+    // (32000 - 40 * 2 * (15 + 39)) / (2 * 140) = 98.9
+    ['A+AAAA at 40 values', dynZone, 98],
+    // (32000 - 100 * 2 * 15) / (2 * 98) = 147.96
+    ['A only at 100 values', v4Zone, 147],
+    // (32000 - 2 * 15) / (2 * 98) = 163.1
+    ['A only at 1 value', zoneWith({ types: ['A'], maxValuesPerRecord: 1 }), 163],
+    // (32000 - 82 * 2 * (15 + 39)) / (2 * 140) = 82.6
+    ['A+AAAA at 82 values', zoneWith({ maxValuesPerRecord: 82 }), 82],
+  ])('%s: %i entries', (_, zone, capacity) => {
+    expect(registryCapacity(zone, OWNER)).toBe(capacity);
+  });
+});
+
 describe('checkZoneFits', () => {
-  // Worst case per owner for A+AAAA: 15 (A) + 39 (AAAA) + 143 (the quoted TXT entry with a 32-character
-  // task id, both addresses, a 13-digit t and s=gone for owner r53dyn-local), each DELETE+CREATE:
-  // 2 * 197 = 394 characters, so 81 owners take 31914 characters and 82 take 32308.
-  it('rejects the A+AAAA zone of the SPEC example at 100 values, and says how far to lower it', () => {
-    expect(checkZoneFits(ZONE, 'r53dyn-local')).toEqual([
-      'zone Z1TESTZONE00000000001 (dyn.example.test): at maxValuesPerRecord 100, rewriting one record ' +
-        '(A, AAAA, TXT, DELETE+CREATE) can take 600 elements and 39400 characters, but Route 53 allows 1000 and ' +
-        '32000 per ChangeBatch; set maxValuesPerRecord to at most 81',
+  it('rejects A+AAAA at 100 values, and says how far to lower it', () => {
+    expect(checkZoneFits(zoneWith({ maxValuesPerRecord: 100 }), OWNER)).toEqual([
+      `${where}: at maxValuesPerRecord 100, rewriting one record ` +
+        '(A, AAAA, TXT, DELETE+CREATE) can take 600 elements and 38800 characters, but Route 53 allows 1000 and ' +
+        '32000 per ChangeBatch; set maxValuesPerRecord to at most 82',
     ]);
   });
 
-  it('accepts A+AAAA at 81 values and rejects 82', () => {
-    expect(checkZoneFits({ ...ZONE, maxValuesPerRecord: 81 }, 'r53dyn-local')).toEqual([]);
-    expect(checkZoneFits({ ...ZONE, maxValuesPerRecord: 82 }, 'r53dyn-local')).toEqual([
-      'zone Z1TESTZONE00000000001 (dyn.example.test): at maxValuesPerRecord 82, rewriting one record ' +
-        '(A, AAAA, TXT, DELETE+CREATE) can take 492 elements and 32308 characters, but Route 53 allows 1000 and ' +
-        '32000 per ChangeBatch; set maxValuesPerRecord to at most 81',
+  it('accepts A+AAAA at 82 values (31,816 characters) and rejects 83 (32,204)', () => {
+    expect(checkZoneFits(zoneWith({ maxValuesPerRecord: 82 }), OWNER)).toEqual([]);
+    expect(checkZoneFits(zoneWith({ maxValuesPerRecord: 83 }), OWNER)).toEqual([
+      `${where}: at maxValuesPerRecord 83, rewriting one record ` +
+        '(A, AAAA, TXT, DELETE+CREATE) can take 498 elements and 32204 characters, but Route 53 allows 1000 and ' +
+        '32000 per ChangeBatch; set maxValuesPerRecord to at most 82',
     ]);
   });
 
-  it('accepts the shipped stage zones: A+AAAA at 40 (local) and A only at 100 (example)', () => {
-    expect(checkZoneFits({ ...ZONE, maxValuesPerRecord: 40 }, 'r53dyn-local')).toEqual([]);
-    expect(checkZoneFits({ ...ZONE, types: ['A'] }, 'r53dyn-prod')).toEqual([]);
+  it('accepts the test zones and the shipped stages’ bounds', () => {
+    expect(checkZoneFits(dynZone, OWNER)).toEqual([]);
+    expect(checkZoneFits(v4Zone, 'r53dyn-prod')).toEqual([]);
   });
 
   it('rejects A only at the 400 values Route 53 would allow in a record', () => {
-    expect(checkZoneFits({ ...ZONE, types: ['A'], maxValuesPerRecord: 400 }, 'r53dyn-local')).toEqual([
-      'zone Z1TESTZONE00000000001 (dyn.example.test): at maxValuesPerRecord 400, rewriting one record ' +
-        '(A, TXT, DELETE+CREATE) can take 1600 elements and 92800 characters, but Route 53 allows 1000 and ' +
-        '32000 per ChangeBatch; set maxValuesPerRecord to at most 137',
+    expect(checkZoneFits(zoneWith({ types: ['A'], maxValuesPerRecord: 400 }), OWNER)).toEqual([
+      `${where}: at maxValuesPerRecord 400, rewriting one record ` +
+        '(A, TXT, DELETE+CREATE) can take 1600 elements and 90400 characters, but Route 53 allows 1000 and ' +
+        '32000 per ChangeBatch; set maxValuesPerRecord to at most 141',
     ]);
   });
 
-  it('rejects an owner id long enough to push a registry string past 255 characters', () => {
-    expect(checkZoneFits({ ...ZONE, maxValuesPerRecord: 1 }, 'o'.repeat(130))).toEqual([
-      "zone Z1TESTZONE00000000001 (dyn.example.test): a registry string can reach 259 characters, over Route 53's 255; shorten the owner id",
-    ]);
+  it('keeps every registry string within 255 characters for the longest owner id the contract allows', () => {
+    // 140 - 11 + 40 = 169 characters
+    expect(checkZoneFits(zoneWith({ maxValuesPerRecord: 1 }), 'o'.repeat(40))).toEqual([]);
   });
 
-  it('rejects an owner id outside [a-z0-9-] and a bound outside 1..400', () => {
-    expect(checkZoneFits(ZONE, 'R53;dyn')).toEqual(['owner id "R53;dyn" must be [a-z0-9-]']);
-    expect(checkZoneFits({ ...ZONE, maxValuesPerRecord: 401 }, 'r53dyn-local')).toEqual([
-      'zone Z1TESTZONE00000000001 (dyn.example.test): maxValuesPerRecord 401 must be an integer from 1 to 400',
+  it('rejects an invalid owner id and a bound outside 1..400', () => {
+    expect(checkZoneFits(dynZone, 'R53;dyn')).toEqual(['owner id "R53;dyn" is not a valid owner id']);
+    expect(checkZoneFits(zoneWith({ maxValuesPerRecord: 401 }), OWNER)).toEqual([
+      `${where}: maxValuesPerRecord 401 must be an integer from 1 to 400`,
     ]);
-    expect(checkZoneFits({ ...ZONE, maxValuesPerRecord: 0 }, 'r53dyn-local')).toEqual([
-      'zone Z1TESTZONE00000000001 (dyn.example.test): maxValuesPerRecord 0 must be an integer from 1 to 400',
+    expect(checkZoneFits(zoneWith({ maxValuesPerRecord: 0 }), OWNER)).toEqual([
+      `${where}: maxValuesPerRecord 0 must be an integer from 1 to 400`,
     ]);
   });
 });

@@ -1,25 +1,52 @@
+// One SQS body -> a Message or a Rejection with its code (docs/design.md §3.1, §3.6), sender binding by instance
+// role id (§7.1), and EC2 events and sweeps believed from the events queue only (§7.2).
 import fc from 'fast-check';
 import { z } from 'zod';
+import { REASON_CODES } from '../../handlers/core/contract';
 import {
   isRejection,
   type MessageContext,
   type ParseOptions,
   parseMessage,
-  rejectionCodes,
+  roleSessionOf,
 } from '../../handlers/core/message';
 import type { Message, Rejection } from '../../handlers/core/model';
 import badMessages from '../data/bad-messages.json';
 import goodMessages from '../data/good-messages.json';
-import { ec2StateChange, instanceSenderId, registration, testAllowlist } from '../helpers/messages';
+import {
+  EVENTBRIDGE_SENDER_ID,
+  ec2StateChange,
+  INSTANCE_ROLE_ID,
+  instanceSenderId,
+  PERSON_ROLE_ID,
+  registration,
+  SENT,
+  TASK_ROLE_ID,
+  testAllowlist,
+} from '../helpers/messages';
 
-const context: MessageContext = { messageId: 'message-1', sentAt: 1_735_689_600_000 };
+type Queue = MessageContext['queue'];
+const context: MessageContext = { messageId: 'message-1', sentAt: SENT, queue: 'registrations' };
 const unbound: ParseOptions = { allowlist: testAllowlist, senderBinding: false };
-const bound: ParseOptions = { allowlist: testAllowlist, senderBinding: true };
+const bound: ParseOptions = {
+  allowlist: testAllowlist,
+  senderBinding: { instanceRoleIds: [INSTANCE_ROLE_ID, TASK_ROLE_ID] },
+};
 
-function parse(body: unknown, options: ParseOptions = unbound, senderId?: string): Message | Rejection {
+function parse(
+  body: unknown,
+  options: ParseOptions = unbound,
+  senderId?: string,
+  queue: Queue = 'registrations',
+): Message | Rejection {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return parseMessage(text, senderId === undefined ? context : { ...context, senderId }, options);
+  const from = { ...context, queue };
+  return parseMessage(text, senderId === undefined ? from : { ...from, senderId }, options);
 }
+
+/** An EC2 event or a sweep as it comes through the events queue. */
+const fromEvents = (body: unknown, options: ParseOptions = unbound, senderId?: string) =>
+  parse(body, options, senderId, 'events');
 
 function rejected(reason: string): Rejection {
   return { messageId: 'message-1', reason };
@@ -34,8 +61,9 @@ const corpusEntry = z.strictObject({
   name: z.string(),
   body: z.string().optional(),
   bodyGenerator: z.strictObject({ parts: z.array(z.tuple([z.string(), z.int().min(1)])) }).optional(),
-  reason: z.enum(rejectionCodes),
+  reason: z.enum(REASON_CODES),
   senderId: z.string().optional(),
+  queue: z.enum(['registrations', 'events']).optional(),
 });
 
 function corpusBody(entry: z.infer<typeof corpusEntry>): string {
@@ -53,14 +81,16 @@ describe('the bad-message corpus', () => {
     const options = entry.senderId === undefined ? unbound : bound;
 
     // Act
-    const result = parse(body, options, entry.senderId);
+    const result = parse(body, options, entry.senderId, entry.queue);
 
     // Assert
     expect(codeOf(result)).toEqual({ code: entry.reason });
   });
 
-  test('covers every rejection code', () => {
-    expect(new Set(corpus.map((entry) => entry.reason))).toEqual(new Set(rejectionCodes));
+  test('covers every code the parser gives, and only those', () => {
+    const parserCodes = REASON_CODES.slice(0, REASON_CODES.indexOf('event-not-trusted') + 1);
+
+    expect(new Set(corpus.map((entry) => entry.reason))).toEqual(new Set(parserCodes));
   });
 });
 
@@ -72,6 +102,7 @@ describe('the good-message corpus', () => {
         body: z.string(),
         expected: z.record(z.string(), z.unknown()),
         senderId: z.string().optional(),
+        queue: z.enum(['registrations', 'events']).optional(),
       }),
     )
     .parse(goodMessages);
@@ -81,7 +112,7 @@ describe('the good-message corpus', () => {
     const options = entry.senderId === undefined ? unbound : bound;
 
     // Act
-    const result = parse(entry.body, options, entry.senderId);
+    const result = parse(entry.body, options, entry.senderId, entry.queue);
 
     // Assert
     expect(result).toStrictEqual({ ...entry.expected, messageId: 'message-1', sentAt: context.sentAt });
@@ -177,7 +208,7 @@ describe('EC2 state-change events and sweeps', () => {
   test.each(['stopping', 'stopped', 'shutting-down', 'terminated'])(
     '%s means the instance is gone',
     (state) => {
-      expect(parse(ec2StateChange('i-0fedcba9876543210', state))).toStrictEqual({
+      expect(fromEvents(ec2StateChange('i-0fedcba9876543210', state))).toStrictEqual({
         kind: 'instance-gone',
         messageId: 'message-1',
         instanceId: 'i-0fedcba9876543210',
@@ -187,13 +218,13 @@ describe('EC2 state-change events and sweeps', () => {
   );
 
   test('running is ignored with a reason', () => {
-    expect(parse(ec2StateChange('i-0fedcba9876543210', 'running'))).toEqual(
+    expect(fromEvents(ec2StateChange('i-0fedcba9876543210', 'running'))).toEqual(
       rejected('ec2-state-ignored: state "running" does not mean the instance is gone'),
     );
   });
 
   test('a sweep is exactly {v:1, action:sweep}', () => {
-    expect(parse({ v: 1, action: 'sweep' })).toStrictEqual({
+    expect(fromEvents({ v: 1, action: 'sweep' })).toStrictEqual({
       kind: 'sweep',
       messageId: 'message-1',
       sentAt: context.sentAt,
@@ -201,22 +232,71 @@ describe('EC2 state-change events and sweeps', () => {
   });
 });
 
-describe('sender binding', () => {
-  const taskId = '0123456789abcdef0123456789abcdef';
+describe('events and sweeps come from the events queue only', () => {
+  test.each([
+    ['an EC2 event', ec2StateChange('i-0fedcba9876543210', 'terminated'), 'an EC2 event'],
+    ['a sweep', { v: 1, action: 'sweep' }, 'a sweep'],
+  ])('%s through the registrations queue is event-not-trusted, with or without binding', (_, body, what) => {
+    const refusal = rejected(
+      `event-not-trusted: ${what} is accepted only from the events queue, which only EventBridge can write`,
+    );
 
-  test('an instance may register for itself', () => {
-    expect(isRejection(parse(registration(), bound, instanceSenderId()))).toBe(false);
+    expect(parse(body, unbound)).toEqual(refusal);
+    expect(parse(body, bound, EVENTBRIDGE_SENDER_ID)).toEqual(refusal);
+    expect(parse(body, bound, instanceSenderId())).toEqual(refusal);
   });
 
-  test('an ECS task may register for itself', () => {
-    // Arrange
-    const senderId = 'AROA3XFRBF535PLBIFPI4:0123456789abcdef0123456789abcdef';
+  test('an event of another kind is unknown-event before its queue is asked about', () => {
+    const event = { ...ec2StateChange('i-0fedcba9876543210', 'terminated'), source: 'custom.app' };
 
-    // Act
-    const result = parse(registration({ instanceId: taskId }), bound, senderId);
+    expect(codeOf(parse(event))).toEqual({ code: 'unknown-event' });
+  });
 
-    // Assert
-    expect(isRejection(result)).toBe(false);
+  test('a sweep with a field too many is unknown-field on either queue', () => {
+    const body = { v: 1, action: 'sweep', record: 'web.dyn.example.test' };
+
+    expect(parse(body)).toEqual(rejected('unknown-field: field "record" is not part of the message'));
+    expect(fromEvents(body)).toEqual(rejected('unknown-field: field "record" is not part of the message'));
+  });
+
+  test.each([
+    ['EventBridge', EVENTBRIDGE_SENDER_ID],
+    ['an instance session', instanceSenderId()],
+    ['no sender at all', undefined],
+  ])('from the events queue, EC2 events and sweeps are believed whoever SQS names: %s', (_, senderId) => {
+    expect(fromEvents(ec2StateChange('i-0fedcba9876543210', 'stopped'), bound, senderId)).toStrictEqual({
+      kind: 'instance-gone',
+      messageId: 'message-1',
+      instanceId: 'i-0fedcba9876543210',
+      sentAt: context.sentAt,
+    });
+    expect(fromEvents({ v: 1, action: 'sweep' }, bound, senderId)).toStrictEqual({
+      kind: 'sweep',
+      messageId: 'message-1',
+      sentAt: context.sentAt,
+    });
+  });
+});
+
+describe('sender binding by instance role id', () => {
+  const taskId = '0123456789abcdef0123456789abcdef';
+
+  test.each([
+    ['an EC2 instance of the stack role', 'i-0123456789abcdef0', INSTANCE_ROLE_ID],
+    ['a short EC2 instance id', 'i-0123abcd', INSTANCE_ROLE_ID],
+    ['an ECS task of a listed role', taskId, TASK_ROLE_ID],
+  ])('%s may register for itself', (_, instanceId, roleId) => {
+    const result = parse(registration({ instanceId }), bound, instanceSenderId(instanceId, roleId));
+
+    expect(result).toStrictEqual({
+      kind: 'register',
+      messageId: 'message-1',
+      record: 'web.dyn.example.test.',
+      hostedZoneId: 'Z1TESTZONE00000000001',
+      instanceId,
+      ipv4: '52.95.110.1',
+      sentAt: SENT,
+    });
   });
 
   test('an instance may not register for another', () => {
@@ -227,53 +307,65 @@ describe('sender binding', () => {
     );
   });
 
-  test.each([
-    ['an IAM user', 'AIDAEXAMPLEUSERID1234', 'sender-not-instance'],
-    ['a bare account id', '123456789012', 'sender-not-instance'],
-    ['a role session named after a person', 'AROAEXAMPLEROLEID12345:alice', 'sender-mismatch'],
-    ['an empty SenderId', '', 'missing-sender'],
-  ])('a registration from %s is rejected', (_, senderId, code) => {
-    expect(codeOf(parse(registration(), bound, senderId))).toEqual({ code });
+  test('a session of an allowed role named after a person is a mismatch', () => {
+    expect(codeOf(parse(registration(), bound, `${INSTANCE_ROLE_ID}:alice`))).toEqual({
+      code: 'sender-mismatch',
+    });
   });
 
-  test('a registration without any SenderId is rejected', () => {
-    expect(parse(registration(), bound)).toEqual(
+  test.each([
+    [
+      'a role that is no instance role, its session named after the instance',
+      `${PERSON_ROLE_ID}:i-0123456789abcdef0`,
+    ],
+    ['an IAM user', 'AIDAEXAMPLEUSERID1234'],
+    ['a bare account id', '123456789012'],
+    ['a role id too short to be one', 'AROASHORT:i-0123456789abcdef0'],
+    ['a role id in lower case', `${INSTANCE_ROLE_ID.toLowerCase()}:i-0123456789abcdef0`],
+    ['an allowed role id with no session', INSTANCE_ROLE_ID],
+    ['an allowed role id with a one-character session', `${INSTANCE_ROLE_ID}:i`],
+  ])('a registration from %s is sender-not-instance', (_, senderId) => {
+    expect(parse(registration(), bound, senderId)).toEqual(
+      rejected(`sender-not-instance: sender "${senderId}" is not a session of an allowed instance role`),
+    );
+  });
+
+  test.each([
+    ['an empty SenderId', ''],
+    ['no SenderId', undefined],
+  ])('a registration with %s is missing-sender', (_, senderId) => {
+    expect(parse(registration(), bound, senderId)).toEqual(
       rejected('missing-sender: no SenderId to bind the instance to'),
     );
   });
 
-  test.each([
-    ['an instance', instanceSenderId()],
-    ['a task', `AROAEXAMPLETASKROLE123:${taskId}`],
-  ])('%s may not send EC2 events or sweeps', (_, senderId) => {
-    expect(codeOf(parse(ec2StateChange('i-0fedcba9876543210', 'terminated'), bound, senderId))).toEqual({
-      code: 'sender-is-instance',
-    });
-    expect(codeOf(parse({ v: 1, action: 'sweep' }, bound, senderId))).toEqual({ code: 'sender-is-instance' });
-  });
+  test('sender binding is checked before the record, so a stranger learns nothing of the allowlist', () => {
+    const body = registration({ record: 'web.not-allowed.example' });
 
-  test.each([
-    ['EventBridge', 'AIDAIEVENTSEXAMPLE1234'],
-    ['a scheduler role session', 'AROAEXAMPLESCHEDULER12:r53dyn-sweep'],
-    ['an account', '123456789012'],
-  ])('%s may send EC2 events and sweeps', (_, senderId) => {
-    expect(parse(ec2StateChange('i-0fedcba9876543210', 'stopped'), bound, senderId)).toStrictEqual({
-      kind: 'instance-gone',
-      messageId: 'message-1',
-      instanceId: 'i-0fedcba9876543210',
-      sentAt: context.sentAt,
-    });
-    expect(parse({ v: 1, action: 'sweep' }, bound, senderId)).toStrictEqual({
-      kind: 'sweep',
-      messageId: 'message-1',
-      sentAt: context.sentAt,
+    expect(codeOf(parse(body, bound, `${PERSON_ROLE_ID}:i-0123456789abcdef0`))).toEqual({
+      code: 'sender-not-instance',
     });
   });
 
-  test('without binding the SenderId is ignored', () => {
+  test('without binding the SenderId is not looked at', () => {
     expect(isRejection(parse(registration({ instanceId: 'i-0fedcba9876543210' }), unbound, 'AIDAX'))).toBe(
       false,
     );
+  });
+});
+
+describe('roleSessionOf', () => {
+  test.each([
+    [`${INSTANCE_ROLE_ID}:i-0123456789abcdef0`, { roleId: INSTANCE_ROLE_ID, session: 'i-0123456789abcdef0' }],
+    [
+      'AROA3XFRBF535PLBIFPI4:botocore-session-1',
+      { roleId: 'AROA3XFRBF535PLBIFPI4', session: 'botocore-session-1' },
+    ],
+    ['AIDAEXAMPLEUSERID1234', undefined],
+    ['123456789012', undefined],
+    [`${INSTANCE_ROLE_ID}:a:b`, undefined],
+  ])('%s', (senderId, expected) => {
+    expect(roleSessionOf(senderId)).toEqual(expected);
   });
 });
 
@@ -284,7 +376,7 @@ describe('parseMessage on arbitrary input', () => {
     const [code, detail] = result.reason.split(/: (.*)/s);
     return (
       result.messageId === 'message-1' &&
-      rejectionCodes.some((known) => known === code) &&
+      REASON_CODES.some((known) => known === code) &&
       detail !== undefined &&
       detail.length > 0 &&
       // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting that none reach the reason
@@ -294,19 +386,20 @@ describe('parseMessage on arbitrary input', () => {
 
   const senders = fc.option(fc.oneof(fc.string(), fc.constant(instanceSenderId())), { nil: undefined });
   const options = fc.constantFrom(unbound, bound);
+  const queues = fc.constantFrom<Queue>('registrations', 'events');
 
   test('never throws on arbitrary strings', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), senders, options, (body, senderId, parseOptions) => {
-        expect(isWellFormed(parse(body, parseOptions, senderId))).toBe(true);
+      fc.property(fc.string({ unit: 'binary' }), senders, options, queues, (body, senderId, how, queue) => {
+        expect(isWellFormed(parse(body, how, senderId, queue))).toBe(true);
       }),
     );
   });
 
   test('never throws on arbitrary JSON values', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), senders, options, (value, senderId, parseOptions) => {
-        expect(isWellFormed(parse(JSON.stringify(value), parseOptions, senderId))).toBe(true);
+      fc.property(fc.jsonValue(), senders, options, queues, (value, senderId, how, queue) => {
+        expect(isWellFormed(parse(JSON.stringify(value), how, senderId, queue))).toBe(true);
       }),
     );
   });

@@ -1,23 +1,16 @@
-import type { Allowlist, ZoneRule } from '../../handlers/core/model';
+// Record names as r53dyn accepts them (docs/design.md §3.1): plain lower-case labels, room for the registry
+// prefix, first labels starting with _r53dyn reserved (§3.3, §3.4), and the zone a name belongs to.
+import type { Allowlist } from '../../handlers/core/model';
 import {
   normaliseRecordName,
   normaliseZoneSuffix,
-  registryName,
   relativeName,
   zoneForRecord,
 } from '../../handlers/core/names';
+import { registryName } from '../../handlers/core/registry';
+import { zoneWith } from '../helpers/messages';
 
-function zone(hostedZoneId: string, suffix: string): ZoneRule {
-  return {
-    hostedZoneId,
-    suffix,
-    ttl: 60,
-    types: ['A', 'AAAA'],
-    maxValuesPerRecord: 100,
-    leaseSeconds: 0,
-    allowPrivate: false,
-  };
-}
+const zone = (hostedZoneId: string, suffix: string) => zoneWith({ hostedZoneId, suffix });
 
 describe('normaliseRecordName', () => {
   test.each([
@@ -71,15 +64,28 @@ describe('normaliseRecordName', () => {
     expect(normaliseRecordName(raw)).toEqual({ ok: false, problem: { code: 'bad-record-name', detail } });
   });
 
-  test('reserves the registry label', () => {
-    expect(normaliseRecordName('_R53DYN.web.dyn.example.com')).toEqual({
+  test.each([
+    '_r53dyn.web.dyn.example.com',
+    '_R53DYN.web.dyn.example.com',
+    '_r53dyn-gone.dyn.example.com',
+    '_r53dynx.dyn.example.com',
+    '_r53dyn',
+  ])('reserves %j: its first label starts with _r53dyn', (raw) => {
+    expect(normaliseRecordName(raw)).toEqual({
       ok: false,
       problem: {
         code: 'reserved-record-name',
-        detail: 'starts with the label _r53dyn, which is reserved for the registry',
+        detail: "starts with _r53dyn: first labels starting so are reserved for r53dyn's own records",
       },
     });
   });
+
+  test.each(['web._r53dyn.dyn.example.com', 'x_r53dyn.dyn.example.com', '_r53dy.dyn.example.com'])(
+    'accepts %j: _r53dyn only reserves first labels that start with it',
+    (raw) => {
+      expect(normaliseRecordName(raw)).toEqual({ ok: true, name: `${raw}.` });
+    },
+  );
 });
 
 describe('normaliseZoneSuffix', () => {
@@ -134,7 +140,7 @@ describe('zoneForRecord', () => {
   });
 });
 
-describe('relativeName and registryName', () => {
+describe('relativeName', () => {
   const dyn = zone('ZDYN', 'dyn.example.com');
 
   test.each([
@@ -149,9 +155,5 @@ describe('relativeName and registryName', () => {
     expect(() => relativeName('evildyn.example.com.', dyn)).toThrow(
       new RangeError('evildyn.example.com. is not below dyn.example.com'),
     );
-  });
-
-  test('the registry lives under _r53dyn', () => {
-    expect(registryName('web.dyn.example.com.')).toBe('_r53dyn.web.dyn.example.com.');
   });
 });

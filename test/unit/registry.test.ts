@@ -1,9 +1,14 @@
+// The ownership registry codec (docs/design.md §3.3) and the gone list's name (§3.4).
+import { OWNER_ID_PATTERN, OWNER_ID_RULE } from '../../handlers/core/contract';
 import {
   decodeRegistry,
   encodeOwnerEntry,
+  goneListName,
+  isValidOwnerId,
   mergeEntries,
   newerEntry,
   type OwnerEntry,
+  registryName,
 } from '../../handlers/core/registry';
 
 const OWNER = 'r53dyn-local';
@@ -41,8 +46,46 @@ describe('encodeOwnerEntry', () => {
   it('refuses an owner id that would break the format', () => {
     const entry: OwnerEntry = { instanceId: 'i-0abc1234', t: T, state: 'up' };
 
-    expect(() => encodeOwnerEntry('Bad;owner', entry)).toThrow('invalid owner id "Bad;owner": use [a-z0-9-]');
-    expect(() => encodeOwnerEntry('', entry)).toThrow('invalid owner id');
+    expect(() => encodeOwnerEntry('Bad;owner', entry)).toThrow(
+      new Error(`invalid owner id "Bad;owner": ${OWNER_ID_RULE}`),
+    );
+    expect(() => encodeOwnerEntry('', entry)).toThrow(new Error(`invalid owner id "": ${OWNER_ID_RULE}`));
+  });
+});
+
+describe('owner ids', () => {
+  it.each([
+    ['r53dyn-prod', true],
+    ['0', true],
+    ['a'.repeat(40), true],
+    ['a'.repeat(41), false],
+    ['-r53dyn', false],
+    ['R53dyn', false],
+    ['r53dyn_prod', false],
+    ['r53;dyn', false],
+    ['', false],
+  ])("%j is valid: %s, by the contract's pattern", (ownerId, valid) => {
+    expect([isValidOwnerId(ownerId), OWNER_ID_PATTERN.test(ownerId)]).toEqual([valid, valid]);
+  });
+
+  it("decodes an entry of every owner id the pattern allows, and only that owner's", () => {
+    const longest = 'a'.repeat(40);
+    const value = encodeOwnerEntry(longest, { instanceId: 'i-0abc1234', t: T, state: 'up' });
+
+    expect(decodeRegistry([value], longest).entries).toEqual([
+      { instanceId: 'i-0abc1234', t: T, state: 'up' },
+    ]);
+    expect(decodeRegistry([value], 'a'.repeat(39))).toEqual({ entries: [], foreign: [value] });
+  });
+});
+
+describe('registryName and goneListName', () => {
+  it('put the registry under _r53dyn beside its record', () => {
+    expect(registryName('web.dyn.example.com.')).toBe('_r53dyn.web.dyn.example.com.');
+  });
+
+  it('keep the gone list in the registry of the reserved name _r53dyn-gone below the suffix', () => {
+    expect(goneListName('dyn.example.com')).toBe('_r53dyn._r53dyn-gone.dyn.example.com.');
   });
 });
 

@@ -1,176 +1,172 @@
-import { readSettings, SettingsError } from '../../handlers/settings';
+// The handlers' settings from their environment (docs/design.md §6): every value parsed, and a clear
+// SettingsError naming the variable for anything missing or malformed.
+import {
+  ENVIRONMENT,
+  readBatcherSettings,
+  readPlannerSettings,
+  SettingsError,
+} from '../../handlers/settings';
+import { DEAD_LETTER_QUEUE_URL, STATE_MACHINE_ARN, ZONE_QUEUE_URL } from '../helpers/handler-deps';
+import { EVENTS_QUEUE_ARN, INSTANCE_ROLE_ID, RELAY_ROLE_ID, TASK_ROLE_ID } from '../helpers/messages';
 
-const STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:r53dyn-apply';
-const DLQ_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/r53dyn-dead-letters';
+type Env = Record<string, string | undefined>;
 
-// The allowlist as a stage writes it: an id with its /hostedzone/ prefix, a suffix in any case, defaults left out.
-const goodEnv = (): NodeJS.ProcessEnv => ({
-  R53DYN_ALLOWLIST: JSON.stringify({
-    zones: [{ hostedZoneId: '/hostedzone/Z1TESTZONE00000000001', suffix: 'Dyn.Example.Test.' }],
-  }),
-  R53DYN_OWNER_ID: 'r53dyn-prod',
-  R53DYN_SENDER_BINDING: 'true',
-  R53DYN_STATE_MACHINE_ARN: STATE_MACHINE,
-  R53DYN_DEAD_LETTER_QUEUE_URL: DLQ_URL,
+// The allowlist as a stage renders it: an id with its /hostedzone/ prefix, a suffix in any case, defaults left out.
+const allowlist = JSON.stringify({
+  zones: [{ hostedZoneId: '/hostedzone/Z1TESTZONE00000000001', suffix: 'Dyn.Example.Test.' }],
+});
+const normalisedAllowlist = {
+  zones: [
+    {
+      hostedZoneId: 'Z1TESTZONE00000000001',
+      suffix: 'dyn.example.test',
+      ttl: 60,
+      types: ['A', 'AAAA'],
+      maxValuesPerRecord: 100,
+      leaseSeconds: 0,
+      allowPrivate: false,
+    },
+  ],
+};
+
+const batcherEnv = (): Env => ({
+  [ENVIRONMENT.allowlist]: allowlist,
+  [ENVIRONMENT.senderBinding]: 'true',
+  [ENVIRONMENT.instanceRoleIds]: `${INSTANCE_ROLE_ID}, ${TASK_ROLE_ID}`,
+  [ENVIRONMENT.relayRoleIds]: RELAY_ROLE_ID,
+  [ENVIRONMENT.eventsQueueArn]: EVENTS_QUEUE_ARN,
+  [ENVIRONMENT.zoneQueueUrl]: ZONE_QUEUE_URL,
+  [ENVIRONMENT.deadLetterQueueUrl]: DEAD_LETTER_QUEUE_URL,
 });
 
-/** What readSettings threw, so that the error's class, name and message are asserted together. */
-function thrownBy(env: NodeJS.ProcessEnv): unknown {
+const plannerEnv = (): Env => ({
+  [ENVIRONMENT.allowlist]: allowlist,
+  [ENVIRONMENT.ownerId]: 'r53dyn-prod',
+  [ENVIRONMENT.stateMachineArn]: STATE_MACHINE_ARN,
+  [ENVIRONMENT.zoneQueueUrl]: ZONE_QUEUE_URL,
+  [ENVIRONMENT.deadLetterQueueUrl]: DEAD_LETTER_QUEUE_URL,
+  [ENVIRONMENT.maxAttempts]: '5',
+  [ENVIRONMENT.retryBaseSeconds]: '5',
+  [ENVIRONMENT.retryCapSeconds]: '300',
+});
+
+/** What a reader threw, so that the error's class and whole message are asserted together. */
+function thrownBy(read: (env: Env) => unknown, env: Env): unknown {
   try {
-    readSettings(env);
+    read(env);
   } catch (error) {
     return error;
   }
-  throw new Error('readSettings accepted the environment');
+  throw new Error('the environment was accepted');
 }
 
-describe('readSettings', () => {
-  it('parses a good environment, normalising the allowlist and filling its defaults', () => {
-    // Arrange
-    const env = goodEnv();
+/** Each variable with the error its absence gives. */
+const notSet = (...names: string[]): [string, string][] =>
+  names.map((name) => [name, `environment variable ${name} is not set`]);
 
-    // Act
-    const settings = readSettings(env);
+/** The reader refuses the environment with a SettingsError saying exactly this. */
+function expectRefused(read: (env: Env) => unknown, env: Env, message: string): void {
+  const error = thrownBy(read, env);
+  expect(error).toBeInstanceOf(SettingsError);
+  expect(error).toMatchObject({ name: 'SettingsError', message });
+}
 
-    // Assert
-    expect(settings).toEqual({
-      allowlist: {
-        zones: [
-          {
-            hostedZoneId: 'Z1TESTZONE00000000001',
-            suffix: 'dyn.example.test',
-            ttl: 60,
-            types: ['A', 'AAAA'],
-            maxValuesPerRecord: 100,
-            leaseSeconds: 0,
-            allowPrivate: false,
-          },
-        ],
-      },
-      ownerId: 'r53dyn-prod',
-      senderBinding: true,
-      stateMachineArn: STATE_MACHINE,
-      deadLetterQueueUrl: DLQ_URL,
+describe('readBatcherSettings', () => {
+  it('parses a good environment, normalising the allowlist and the role id lists', () => {
+    expect(readBatcherSettings(batcherEnv())).toEqual({
+      allowlist: normalisedAllowlist,
+      senderBinding: { instanceRoleIds: [INSTANCE_ROLE_ID, TASK_ROLE_ID] },
+      relayRoleIds: [RELAY_ROLE_ID],
+      eventsQueueArn: EVENTS_QUEUE_ARN,
+      zoneQueueUrl: ZONE_QUEUE_URL,
+      deadLetterQueueUrl: DEAD_LETTER_QUEUE_URL,
     });
   });
 
-  it('reads sender binding off and the relay role id when given', () => {
-    // Arrange
+  it('reads sender binding off without instance role ids, and an empty relay list as none', () => {
     const env = {
-      ...goodEnv(),
-      R53DYN_SENDER_BINDING: 'false',
-      R53DYN_RELAY_ROLE_ID: 'AROARELAYROLEID0000001',
+      ...batcherEnv(),
+      [ENVIRONMENT.senderBinding]: 'false',
+      [ENVIRONMENT.instanceRoleIds]: undefined,
+      [ENVIRONMENT.relayRoleIds]: '',
     };
 
-    // Act
-    const settings = readSettings(env);
-
-    // Assert
-    expect(settings).toEqual({
-      ...readSettings(goodEnv()),
-      senderBinding: false,
-      relayRoleId: 'AROARELAYROLEID0000001',
-    });
-  });
-
-  it('leaves the relay role out when its variable is empty, as a stage without one renders it', () => {
-    // Arrange
-    const env = { ...goodEnv(), R53DYN_RELAY_ROLE_ID: '' };
-
-    // Act
-    const settings = readSettings(env);
-
-    // Assert
-    expect(settings).toEqual(readSettings(goodEnv()));
-    expect('relayRoleId' in settings).toBe(false);
+    expect(readBatcherSettings(env)).toMatchObject({ senderBinding: false, relayRoleIds: [] });
   });
 
   it.each([
-    'R53DYN_ALLOWLIST',
-    'R53DYN_OWNER_ID',
-    'R53DYN_SENDER_BINDING',
-    'R53DYN_STATE_MACHINE_ARN',
-    'R53DYN_DEAD_LETTER_QUEUE_URL',
-  ])('fails with a SettingsError naming %s when it is missing or empty', (name) => {
-    // Arrange
-    const missing = { ...goodEnv(), [name]: undefined };
-    const empty = { ...goodEnv(), [name]: '' };
-
-    // Act
-    const errors = [thrownBy(missing), thrownBy(empty)];
-
-    // Assert
-    for (const error of errors) {
-      expect(error).toBeInstanceOf(SettingsError);
-      expect(error).toMatchObject({
-        name: 'SettingsError',
-        message: `environment variable ${name} is not set`,
-      });
+    ...notSet(
+      ENVIRONMENT.allowlist,
+      ENVIRONMENT.senderBinding,
+      ENVIRONMENT.eventsQueueArn,
+      ENVIRONMENT.zoneQueueUrl,
+      ENVIRONMENT.deadLetterQueueUrl,
+    ),
+    [
+      ENVIRONMENT.instanceRoleIds,
+      'R53DYN_INSTANCE_ROLE_IDS must list at least one role id when sender binding is on',
+    ],
+  ])('without %s it fails: %s', (name, message) => {
+    for (const value of [undefined, '']) {
+      expectRefused(readBatcherSettings, { ...batcherEnv(), [name]: value }, message);
     }
   });
 
-  it.each(['zones:', '{"zones":[}', 'undefined'])(
-    'fails with a SettingsError when the allowlist is %j',
-    (raw) => {
-      // Arrange
-      const env = { ...goodEnv(), R53DYN_ALLOWLIST: raw };
+  it.each([
+    [ENVIRONMENT.senderBinding, 'yes', 'R53DYN_SENDER_BINDING must be "true" or "false", not "yes"'],
+    [ENVIRONMENT.allowlist, '{zones:', 'R53DYN_ALLOWLIST is not JSON'],
+    [
+      ENVIRONMENT.allowlist,
+      JSON.stringify({ zones: [{ hostedZoneId: 'z-lower', suffix: '*.example.test' }] }),
+      'R53DYN_ALLOWLIST: invalid allowlist: zones.0.hostedZoneId: must be 1 to 32 upper-case letters or digits; ' +
+        'zones.0.suffix: "*.example.test" contains a wildcard (*)',
+    ],
+  ])('with %s = %j it fails: %s', (name, value, message) => {
+    expectRefused(readBatcherSettings, { ...batcherEnv(), [name]: value }, message);
+  });
+});
 
-      // Act
-      const error = thrownBy(env);
-
-      // Assert
-      expect(error).toBeInstanceOf(SettingsError);
-      expect(error).toMatchObject({ name: 'SettingsError', message: 'R53DYN_ALLOWLIST is not JSON' });
-    },
-  );
-
-  it('fails with the allowlist problems when the allowlist is JSON but not a valid allowlist', () => {
-    // Arrange
-    const env = {
-      ...goodEnv(),
-      R53DYN_ALLOWLIST: JSON.stringify({ zones: [{ hostedZoneId: 'z1', suffix: 'x' }] }),
-    };
-
-    // Act
-    const error = thrownBy(env);
-
-    // Assert
-    expect(error).toBeInstanceOf(SettingsError);
-    expect(error).toMatchObject({
-      name: 'SettingsError',
-      message:
-        'R53DYN_ALLOWLIST: invalid allowlist: zones.0.hostedZoneId: must be 1 to 32 upper-case letters or digits',
+describe('readPlannerSettings', () => {
+  it('parses a good environment', () => {
+    expect(readPlannerSettings(plannerEnv())).toEqual({
+      allowlist: normalisedAllowlist,
+      ownerId: 'r53dyn-prod',
+      stateMachineArn: STATE_MACHINE_ARN,
+      zoneQueueUrl: ZONE_QUEUE_URL,
+      deadLetterQueueUrl: DEAD_LETTER_QUEUE_URL,
+      maxAttempts: 5,
+      retryBackoff: { baseSeconds: 5, capSeconds: 300 },
     });
   });
 
-  it.each(['yes', 'TRUE', '1', ' true'])('fails with a SettingsError when sender binding is %j', (value) => {
-    // Arrange
-    const env = { ...goodEnv(), R53DYN_SENDER_BINDING: value };
-
-    // Act
-    const error = thrownBy(env);
-
-    // Assert
-    expect(error).toBeInstanceOf(SettingsError);
-    expect(error).toMatchObject({
-      name: 'SettingsError',
-      message: `R53DYN_SENDER_BINDING must be "true" or "false", not "${value}"`,
-    });
+  it.each(
+    notSet(
+      ENVIRONMENT.ownerId,
+      ENVIRONMENT.allowlist,
+      ENVIRONMENT.stateMachineArn,
+      ENVIRONMENT.maxAttempts,
+      ENVIRONMENT.retryBaseSeconds,
+      ENVIRONMENT.retryCapSeconds,
+    ),
+  )('without %s it fails: %s', (name, message) => {
+    expectRefused(readPlannerSettings, { ...plannerEnv(), [name]: undefined }, message);
   });
 
-  it.each(['Prod', 'a;b', 'owner=x', ''])('fails with a SettingsError when the owner id is %j', (value) => {
-    // Arrange: an owner id that cannot be written into a registry entry would fail every batch later
-    const env = { ...goodEnv(), R53DYN_OWNER_ID: value };
-
-    // Act
-    const error = thrownBy(env);
-
-    // Assert
-    expect(error).toBeInstanceOf(SettingsError);
-    expect((error as Error).message).toBe(
-      value === ''
-        ? 'environment variable R53DYN_OWNER_ID is not set'
-        : `R53DYN_OWNER_ID "${value}" is not a valid owner id`,
-    );
+  it.each([
+    [ENVIRONMENT.ownerId, 'R53dyn;prod', 'R53DYN_OWNER_ID "R53dyn;prod" is not a valid owner id'],
+    [ENVIRONMENT.maxAttempts, '0', 'R53DYN_MAX_ATTEMPTS must be an integer from 1 to 100, not "0"'],
+    [ENVIRONMENT.maxAttempts, '2.5', 'R53DYN_MAX_ATTEMPTS must be an integer from 1 to 100, not "2.5"'],
+    [
+      ENVIRONMENT.retryBaseSeconds,
+      'five',
+      'R53DYN_RETRY_BASE_SECONDS must be an integer from 1 to 3600, not "five"',
+    ],
+    [
+      ENVIRONMENT.retryCapSeconds,
+      '43201',
+      'R53DYN_RETRY_CAP_SECONDS must be an integer from 1 to 43200, not "43201"',
+    ],
+  ])('with %s = %j it fails: %s', (name, value, message) => {
+    expectRefused(readPlannerSettings, { ...plannerEnv(), [name]: value }, message);
   });
 });
