@@ -141,7 +141,12 @@ describe('verdictsOf, row by row', () => {
     const verdicts = verdictsOf(
       partsFailed(
         { records: ['a'], error: 'Route53.ThrottlingException', cause: 'Rate exceeded' },
-        { records: ['c'], error: 'Route53.InvalidChangeBatchException', cause: 'it already exists' },
+        {
+          records: ['c'],
+          error: 'Route53.InvalidChangeBatchException',
+          cause:
+            "[Tried to create resource record set [name='c.dyn.example.test.', type='A'] but it already exists]",
+        },
       ),
       SUFFIX,
     );
