@@ -1,7 +1,8 @@
-// The whole bad-message corpus, end to end: every entry goes onto a real SQS queue in LocalStack, interleaved
-// with valid registrations in batches of ten, comes back off it, runs through the real batcher (processBatch,
-// with real LocalStack clients and the deployed state machine) and must end in the dead-letter queue with its
-// reason, while Route 53 changes only where the valid registrations said, through SUCCEEDED executions.
+// The whole bad-message corpus, end to end: every entry goes onto a real SQS queue in LocalStack (the events
+// queue for those marked so), interleaved with valid registrations in batches of ten, comes back off it, runs
+// through the real batcher (processBatch) and then the real planner (processDeltas, with the deployed state
+// machine), and must end in the dead-letter queue with its reason, while Route 53 changes only where the valid
+// registrations said, through SUCCEEDED executions.
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   CreateHostedZoneCommand,
@@ -23,10 +24,13 @@ import {
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { type BatcherDeps, processBatch } from '../../handlers/batcher';
 import type { Allowlist } from '../../handlers/core/model';
-import type { BatcherSettings } from '../../handlers/settings';
+import type { WorkflowInput } from '../../handlers/core/workflow-input';
+import { type PlannerDeps, processDeltas } from '../../handlers/planner';
+import { type BatcherSettings, type PlannerSettings, readPlannerSettings } from '../../handlers/settings';
+import { toRecord } from '../../infra/local/event-source';
 import badMessages from '../data/bad-messages.json';
 import { endpoint, region, route53, sfn, sqs } from '../helpers/localstack';
-import { instanceSenderId, testAllowlist } from '../helpers/messages';
+import { INSTANCE_ROLE_ID, instanceSenderId, testAllowlist } from '../helpers/messages';
 import { type DeployedStack, deployedStack, receiveAll, recordValues } from '../helpers/stack';
 
 interface CorpusEntry {
@@ -35,6 +39,8 @@ interface CorpusEntry {
   bodyGenerator?: { parts: [string, number][] };
   reason: string;
   senderId?: string;
+  /** EC2 events and sweeps judged on their own merits come through the events queue (docs/design.md §7.2) */
+  queue?: 'events';
 }
 
 const corpus: CorpusEntry[] = badMessages as CorpusEntry[];
@@ -60,6 +66,7 @@ interface Outgoing {
 
 interface PlannedBatch {
   senderBinding: boolean;
+  queue: 'registrations' | 'events';
   messages: Outgoing[];
 }
 
@@ -77,7 +84,11 @@ function goodRegistration(senderBinding: boolean): Outgoing {
 }
 
 /** Eight corpus entries and two valid registrations per batch of ten, the valid ones at positions 3 and 7. */
-function planBatches(entries: CorpusEntry[], senderBinding: boolean): PlannedBatch[] {
+function planBatches(
+  entries: CorpusEntry[],
+  senderBinding: boolean,
+  queue: PlannedBatch['queue'] = 'registrations',
+): PlannedBatch[] {
   const batches: PlannedBatch[] = [];
   for (let i = 0; i < entries.length; i += 8) {
     const bad: Outgoing[] = entries.slice(i, i + 8).map((entry) => {
@@ -88,7 +99,7 @@ function planBatches(entries: CorpusEntry[], senderBinding: boolean): PlannedBat
     const messages = [...bad];
     messages.splice(2, 0, goodRegistration(senderBinding));
     messages.splice(6, 0, goodRegistration(senderBinding));
-    batches.push({ senderBinding, messages });
+    batches.push({ senderBinding, queue, messages });
   }
   return batches;
 }
@@ -114,15 +125,21 @@ function refusedBySqs(body: string): boolean {
 const sendable = corpus.filter((entry) => !refusedBySqs(corpusBody(entry)));
 const unsendable = corpus.filter((entry) => refusedBySqs(corpusBody(entry)));
 
-// Corpus entries with a senderId are about sender binding: they run in a batch whose settings turn it on.
+// Corpus entries with a senderId are about sender binding: they run in a batch whose settings turn it on;
+// entries marked for the events queue run in batches that come from it.
 const batches = [
   ...planBatches(
-    sendable.filter((entry) => entry.senderId === undefined),
+    sendable.filter((entry) => entry.senderId === undefined && entry.queue === undefined),
     false,
   ),
   ...planBatches(
-    sendable.filter((entry) => entry.senderId !== undefined),
+    sendable.filter((entry) => entry.senderId !== undefined && entry.queue === undefined),
     true,
+  ),
+  ...planBatches(
+    sendable.filter((entry) => entry.queue === 'events'),
+    false,
+    'events',
   ),
 ];
 const goods = batches.flatMap((b) => b.messages).filter((m) => m.entry === undefined);
@@ -164,32 +181,33 @@ async function snapshotAll(zoneIds: string[]): Promise<Record<string, ResourceRe
   return Object.fromEntries(entries);
 }
 
-function settingsFor(senderBinding: boolean): BatcherSettings {
-  const env = deployed.stack.batcher.environment;
-  return {
+const eventsQueueArn = 'arn:aws:sqs:us-east-1:000000000000:r53dyn-hostile-events';
+const logger = new Logger({ serviceName: 'r53dyn', logLevel: 'ERROR' });
+
+function batcherDeps(senderBinding: boolean): BatcherDeps {
+  const settings: BatcherSettings = {
     allowlist,
-    ownerId: env.R53DYN_OWNER_ID ?? '',
-    senderBinding,
-    stateMachineArn: deployed.stateMachineArn,
+    senderBinding: senderBinding ? { instanceRoleIds: [INSTANCE_ROLE_ID] } : false,
+    relayRoleIds: [],
+    eventsQueueArn,
+    zoneQueueUrl: deployed.zoneQueueUrl,
     deadLetterQueueUrl,
-    ...(env.R53DYN_RELAY_ROLE_ID ? { relayRoleId: env.R53DYN_RELAY_ROLE_ID } : {}),
   };
+  // 133 rejections would each log a warning; errors still show
+  return { settings, sqs, logger, now: Date.now };
 }
 
-function depsFor(senderBinding: boolean): BatcherDeps {
-  return {
-    settings: settingsFor(senderBinding),
-    route53,
-    sfn: recordingSfn,
-    sqs,
-    // 133 rejections would each log a warning; errors still show
-    logger: new Logger({ serviceName: 'r53dyn', logLevel: 'ERROR' }),
-    now: Date.now,
+function plannerDeps(): PlannerDeps {
+  const settings: PlannerSettings = {
+    ...readPlannerSettings(deployed.deployment.functions.planner.environment),
+    allowlist,
+    deadLetterQueueUrl,
   };
+  return { settings, route53, sfn: recordingSfn, sqs, logger, now: Date.now };
 }
 
 /** An SQS record as the Lambda event source builds it from a received message. */
-function asRecord(message: Message, senderId: string | undefined): SQSRecord {
+function asRecord(message: Message, senderId: string | undefined, queue: PlannedBatch['queue']): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? '',
@@ -205,7 +223,8 @@ function asRecord(message: Message, senderId: string | undefined): SQSRecord {
     messageAttributes: {},
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
+    eventSourceARN:
+      queue === 'events' ? eventsQueueArn : `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
     awsRegion: 'us-east-1',
   };
 }
@@ -246,15 +265,18 @@ recordingSfn.middlewareStack.add(
   { step: 'initialize', name: 'recordStartExecution' },
 );
 
-interface ExecutionInput {
-  changes: { change: { Action: string; ResourceRecordSet: { Name: string; Type: string } } }[];
-}
-
 const changesOf = (input: string | undefined): string[] =>
   input === undefined
     ? []
-    : (JSON.parse(input) as ExecutionInput).changes.map(
-        ({ change }) => `${change.Action} ${change.ResourceRecordSet.Type} ${change.ResourceRecordSet.Name}`,
+    : (JSON.parse(input) as WorkflowInput).parts.flatMap((part) =>
+        part.records.flatMap((record) =>
+          record.slots
+            .flat()
+            .map(
+              (change) =>
+                `${change.Action} ${change.ResourceRecordSet.Type} ${change.ResourceRecordSet.Name}`,
+            ),
+        ),
       );
 
 async function waitForEnd(executionArn: string) {
@@ -267,6 +289,26 @@ async function waitForEnd(executionArn: string) {
 }
 
 const codeOf = (reason: string | undefined) => reason?.split(':')[0];
+
+const executionArnOf = (input: StartExecutionCommandInput) =>
+  `${input.stateMachineArn?.replace(':stateMachine:', ':execution:')}:${input.name}`;
+
+/**
+ * One receive from the zone queue, as the planner's event source makes it. Every delta is taken, this run's or
+ * not: a FIFO group hands out its oldest first, and the zone's deltas are written whoever sent them.
+ */
+async function nextDeltas(): Promise<SQSEvent> {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: deployed.zoneQueueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 2,
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+  const queueArn = `arn:aws:sqs:us-east-1:000000000000:${deployed.zoneQueueUrl.split('/').pop()}`;
+  return { Records: (out.Messages ?? []).map((m) => toRecord(m, queueArn)) };
+}
 
 beforeAll(async () => {
   deployed = await deployedStack();
@@ -364,20 +406,22 @@ test('every bad message is dead-lettered with its reason, Route 53 changes only 
     sentBatches.push(ids);
   }
 
-  // Act: the batches as they were sent, each through the batcher with its binding setting
+  // Act: the batches as they were sent, each through the batcher with its binding setting and from its queue;
+  // then the planner over the deltas they made
   const received = await receiveExactly(new Set(sent.keys()));
   expect(received.size).toBe(sent.size);
   const failures: string[] = [];
   for (const [n, ids] of sentBatches.entries()) {
     const binding = batches[n]?.senderBinding ?? false;
+    const queue = batches[n]?.queue ?? 'registrations';
     const event: SQSEvent = {
       Records: ids.map((id) => {
         const message = received.get(id);
         if (message === undefined) throw new Error(`message ${id} never arrived`);
-        return asRecord(message, binding ? sent.get(id)?.senderId : undefined);
+        return asRecord(message, binding ? sent.get(id)?.senderId : undefined, queue);
       }),
     };
-    const response = await processBatch(event, depsFor(binding));
+    const response = await processBatch(event, batcherDeps(binding));
     failures.push(...response.batchItemFailures.map((f) => f.itemIdentifier));
     // acknowledged as the event source mapping would: everything not reported as failed
     await sqs.send(
@@ -390,13 +434,19 @@ test('every bad message is dead-lettered with its reason, Route 53 changes only 
       }),
     );
   }
-  const executionArns = started.map(
-    (input) => `${input.stateMachineArn?.replace(':stateMachine:', ':execution:')}:${input.name}`,
-  );
-  const executions = await Promise.all(executionArns.map(waitForEnd));
+  // the zone's deltas, ten at a time as the FIFO event source hands them out, one round after the other
+  for (let round = 0, empty = 0; round < 20 && empty < 2; round += 1) {
+    const deltas = await nextDeltas();
+    empty = deltas.Records.length === 0 ? empty + 1 : 0;
+    if (deltas.Records.length === 0) continue;
+    const planned = await processDeltas(deltas, plannerDeps());
+    failures.push(...planned.batchItemFailures.map((f) => f.itemIdentifier));
+    await Promise.all(started.map((input) => waitForEnd(executionArnOf(input))));
+  }
+  const executions = await Promise.all(started.map((input) => waitForEnd(executionArnOf(input))));
 
-  // Assert: nothing failed, so nothing is delivered again; every rejection is kept with its reason
-  expect(failures).toEqual([]);
+  // Assert: the batcher failed nothing; the planner kept only the deltas its executions write (and delete)
+  expect(failures.filter((id) => sent.has(id))).toEqual([]);
   const letters = (await receiveAll(deadLetterQueueUrl)).filter((letter) =>
     sent.has(letter.MessageAttributes?.['r53dyn-message-id']?.StringValue ?? ''),
   );
@@ -418,16 +468,11 @@ test('every bad message is dead-lettered with its reason, Route 53 changes only 
   expect(actualLetters).toEqual(expectedLetters);
   expect(letters).toHaveLength(expectedLetters.length);
 
-  // Assert: one execution per batch, each creating exactly its two valid records (A and registry TXT)
-  expect(started.map((input) => changesOf(input.input).sort())).toEqual(
-    batches.map((b) =>
-      b.messages
-        .filter((m) => m.entry === undefined)
-        .flatMap((m) => [`CREATE A ${m.record}.`, `CREATE TXT _r53dyn.${m.record}.`])
-        .sort(),
-    ),
+  // Assert: the executions, together, create exactly the valid records (A and registry TXT), and succeed
+  expect(started.flatMap((input) => changesOf(input.input)).sort()).toEqual(
+    goods.flatMap((m) => [`CREATE A ${m.record}.`, `CREATE TXT _r53dyn.${m.record}.`]).sort(),
   );
-  expect(executions.map((e) => e.status)).toEqual(batches.map(() => 'SUCCEEDED'));
+  expect(executions.map((e) => e.status)).toEqual(started.map(() => 'SUCCEEDED'));
   const zoneId = deployed.zoneId('dyn.example.test');
   for (const good of goods) {
     expect([good.record, await recordValues(zoneId, `${good.record}.`, 'A')]).toEqual([
