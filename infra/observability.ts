@@ -41,168 +41,157 @@ const service = { Name: 'service', Value: 'r53dyn' };
 const stateMachine = { Name: 'StateMachineArn', Value: ref('ApplyZoneChange') };
 const queue = (id: string) => ({ Name: 'QueueName', Value: getAtt(id, 'QueueName') });
 
+type Spec = Omit<AlarmSpec, 'namespace' | 'dimensions' | 'statistic' | 'periodSeconds'> &
+  Partial<Pick<AlarmSpec, 'statistic' | 'periodSeconds'>>;
+
+const ours = (spec: Spec): AlarmSpec => ({
+  namespace: METRICS_NAMESPACE,
+  dimensions: [service],
+  statistic: 'Sum',
+  periodSeconds: 300,
+  ...spec,
+});
+const executions = (spec: Spec): AlarmSpec => ({
+  namespace: 'AWS/States',
+  dimensions: [stateMachine],
+  statistic: 'Sum',
+  periodSeconds: 300,
+  ...spec,
+});
+const onQueue = (queueId: string, spec: Spec): AlarmSpec => ({
+  namespace: 'AWS/SQS',
+  dimensions: [queue(queueId)],
+  statistic: 'Maximum',
+  periodSeconds: 300,
+  ...spec,
+});
+
 /** The alarms: each one is something an operator has to look at, never a refusal that policy makes routine. */
 export function alarmSpecs(config: StageConfig): AlarmSpec[] {
   return [
-    {
+    ours({
       id: 'OperatorDeadLettersAlarm',
       description:
         'messages dead-lettered for a reason that needs an operator (not too-many-values or stale)',
-      namespace: METRICS_NAMESPACE,
       metric: METRIC.operatorDeadLetters,
-      dimensions: [service],
-      statistic: 'Sum',
-      periodSeconds: 300,
       threshold: 1,
-    },
-    {
-      id: 'ExecutionsFailingAlarm',
-      description: 'workflow executions keep failing (a few failures are retried rounds; many are a problem)',
-      namespace: 'AWS/States',
-      metric: 'ExecutionsFailed',
-      dimensions: [stateMachine],
-      statistic: 'Sum',
-      periodSeconds: 900,
-      threshold: 5,
-    },
-    ...(['ExecutionsTimedOut', 'ExecutionsAborted'] as const).map((metric) => ({
-      id: `${metric}Alarm`,
-      description: `a workflow execution ${metric === 'ExecutionsTimedOut' ? 'timed out' : 'was stopped'}; its deltas come back at the zone queue's visibility timeout`,
-      namespace: 'AWS/States',
-      metric,
-      dimensions: [stateMachine],
-      statistic: 'Sum' as const,
-      periodSeconds: 300,
-      threshold: 1,
-    })),
-    {
-      id: 'OldestRegistrationAlarm',
-      description: 'registrations wait on the registrations queue: the batcher is not keeping up or failing',
-      namespace: 'AWS/SQS',
-      metric: 'ApproximateAgeOfOldestMessage',
-      dimensions: [queue('RegistrationsQueue')],
-      statistic: 'Maximum',
-      periodSeconds: 300,
-      threshold: 300 + config.batcher.windowSeconds,
-    },
-    {
-      id: 'OldestDeltaAlarm',
-      description: 'deltas wait on the zone queue: a zone is not being written',
-      namespace: 'AWS/SQS',
-      metric: 'ApproximateAgeOfOldestMessage',
-      dimensions: [queue('ZoneQueue')],
-      statistic: 'Maximum',
-      periodSeconds: 300,
-      threshold: 1800,
-    },
-    {
-      id: 'ZoneDeadLettersAlarm',
-      description:
-        'SQS gave up on zone-queue deltas (the planner kept failing on them): their messages need a redrive',
-      namespace: 'AWS/SQS',
-      metric: 'ApproximateNumberOfMessagesVisible',
-      dimensions: [queue('ZoneDeadLetterQueue')],
-      statistic: 'Maximum',
-      periodSeconds: 300,
-      threshold: 1,
-    },
-    {
+    }),
+    ours({
       id: 'ThrottlingAlarm',
       description:
         'AWS keeps throttling r53dyn calls (Route 53 is an account-wide limit: look for other callers)',
-      namespace: METRICS_NAMESPACE,
       metric: METRIC.throttled,
-      dimensions: [service],
-      statistic: 'Sum',
-      periodSeconds: 300,
       threshold: 50,
-    },
+    }),
+    executions({
+      id: 'ExecutionsFailingAlarm',
+      description: 'workflow executions keep failing (a few failures are retried rounds; many are a problem)',
+      metric: 'ExecutionsFailed',
+      periodSeconds: 900,
+      threshold: 5,
+    }),
+    executions({
+      id: 'ExecutionsTimedOutAlarm',
+      description:
+        "a workflow execution timed out; its deltas come back at the zone queue's visibility timeout",
+      metric: 'ExecutionsTimedOut',
+      threshold: 1,
+    }),
+    executions({
+      id: 'ExecutionsAbortedAlarm',
+      description:
+        "a workflow execution was stopped; its deltas come back at the zone queue's visibility timeout",
+      metric: 'ExecutionsAborted',
+      threshold: 1,
+    }),
+    onQueue('RegistrationsQueue', {
+      id: 'OldestRegistrationAlarm',
+      description: 'registrations wait on the registrations queue: the batcher is not keeping up or failing',
+      metric: 'ApproximateAgeOfOldestMessage',
+      threshold: 300 + config.batcher.windowSeconds,
+    }),
+    onQueue('ZoneQueue', {
+      id: 'OldestDeltaAlarm',
+      description: 'deltas wait on the zone queue: a zone is not being written',
+      metric: 'ApproximateAgeOfOldestMessage',
+      threshold: 1800,
+    }),
+    onQueue('ZoneDeadLetterQueue', {
+      id: 'ZoneDeadLettersAlarm',
+      description:
+        'SQS gave up on zone-queue deltas (the planner kept failing on them): their messages need a redrive',
+      metric: 'ApproximateNumberOfMessagesVisible',
+      threshold: 1,
+    }),
   ];
 }
 
+const r53dyn = (metric: string, stat = 'Sum') => [METRICS_NAMESPACE, metric, 'service', 'r53dyn', { stat }];
+const sfnMetric = (metric: string) => ['AWS/States', metric, 'StateMachineArn', `\${ApplyZoneChange}`];
+const sqsMetric = (metric: string, queueId: string) => [
+  'AWS/SQS',
+  metric,
+  'QueueName',
+  `\${${queueId}.QueueName}`,
+  { stat: 'Maximum' },
+];
+
+/** The dashboard's panels, two a row. */
+export const DASHBOARD_PANELS: { title: string; metrics: unknown[][] }[] = [
+  {
+    title: 'Messages',
+    metrics: [r53dyn(METRIC.received), r53dyn(METRIC.deadLettered), r53dyn(METRIC.operatorDeadLetters)],
+  },
+  {
+    title: 'Rounds and writes',
+    metrics: [
+      METRIC.rounds,
+      METRIC.retriedRounds,
+      METRIC.executions,
+      METRIC.recordsChanged,
+      METRIC.conflicts,
+    ].map((m) => r53dyn(m)),
+  },
+  {
+    title: 'Seconds from sent',
+    metrics: [
+      r53dyn(METRIC.sentToPlan, 'p90'),
+      r53dyn(METRIC.sentToInsync, 'p90'),
+      r53dyn(METRIC.sentToInsync, 'Maximum'),
+    ],
+  },
+  {
+    title: 'Throttling and executions',
+    metrics: [
+      r53dyn(METRIC.throttled),
+      sfnMetric('ExecutionsFailed'),
+      sfnMetric('ExecutionsTimedOut'),
+      sfnMetric('ExecutionsAborted'),
+    ],
+  },
+  {
+    title: 'Queues',
+    metrics: [
+      sqsMetric('ApproximateAgeOfOldestMessage', 'RegistrationsQueue'),
+      sqsMetric('ApproximateAgeOfOldestMessage', 'ZoneQueue'),
+      sqsMetric('ApproximateNumberOfMessagesVisible', 'DeadLetterQueue'),
+      sqsMetric('ApproximateNumberOfMessagesVisible', 'ZoneDeadLetterQueue'),
+    ],
+  },
+];
+
 function dashboard(name: string): Json {
-  const r53dyn = (metric: string, stat = 'Sum') => [METRICS_NAMESPACE, metric, 'service', 'r53dyn', { stat }];
-  const widget = (title: string, metrics: unknown[][], y: number, x: number) => ({
+  const widgets = DASHBOARD_PANELS.map(({ title, metrics }, i) => ({
     type: 'metric',
-    x,
-    y,
+    x: (i % 2) * 12,
+    y: Math.floor(i / 2) * 6,
     width: 12,
     height: 6,
-    properties: { title, metrics, period: 300, region: `\${AWS::Region}`, view: 'timeSeries' },
-  });
-  const body = {
-    widgets: [
-      widget(
-        'Messages',
-        [r53dyn(METRIC.received), r53dyn(METRIC.deadLettered), r53dyn(METRIC.operatorDeadLetters)],
-        0,
-        0,
-      ),
-      widget(
-        'Rounds and writes',
-        [
-          r53dyn(METRIC.rounds),
-          r53dyn(METRIC.retriedRounds),
-          r53dyn(METRIC.executions),
-          r53dyn(METRIC.recordsChanged),
-          r53dyn(METRIC.conflicts),
-        ],
-        0,
-        12,
-      ),
-      widget(
-        'Seconds from sent',
-        [
-          r53dyn(METRIC.sentToPlan, 'p90'),
-          r53dyn(METRIC.sentToInsync, 'p90'),
-          r53dyn(METRIC.sentToInsync, 'Maximum'),
-        ],
-        6,
-        0,
-      ),
-      widget(
-        'Throttling and executions',
-        [
-          r53dyn(METRIC.throttled),
-          ['AWS/States', 'ExecutionsFailed', 'StateMachineArn', `\${ApplyZoneChange}`],
-          ['AWS/States', 'ExecutionsTimedOut', 'StateMachineArn', `\${ApplyZoneChange}`],
-        ],
-        6,
-        12,
-      ),
-      widget(
-        'Queues',
-        [
-          [
-            'AWS/SQS',
-            'ApproximateAgeOfOldestMessage',
-            'QueueName',
-            `\${RegistrationsQueue.QueueName}`,
-            { stat: 'Maximum' },
-          ],
-          [
-            'AWS/SQS',
-            'ApproximateAgeOfOldestMessage',
-            'QueueName',
-            `\${ZoneQueue.QueueName}`,
-            { stat: 'Maximum' },
-          ],
-          [
-            'AWS/SQS',
-            'ApproximateNumberOfMessagesVisible',
-            'QueueName',
-            `\${DeadLetterQueue.QueueName}`,
-            { stat: 'Maximum' },
-          ],
-        ],
-        12,
-        0,
-      ),
-    ],
-  };
+    properties: { title, metrics, period: 60, region: `\${AWS::Region}`, view: 'timeSeries' },
+  }));
   return {
     Type: 'AWS::CloudWatch::Dashboard',
-    Properties: { DashboardName: name, DashboardBody: { 'Fn::Sub': JSON.stringify(body) } },
+    Properties: { DashboardName: name, DashboardBody: { 'Fn::Sub': JSON.stringify({ widgets }) } },
   };
 }
 

@@ -7,6 +7,7 @@ import { EC2_EVENT_SOURCE, EC2_GONE_STATES, EC2_STATE_CHANGE, SWEEP_BODY } from 
 import type { ZoneRule } from '../handlers/core/model';
 import { ENVIRONMENT } from '../handlers/settings';
 import { secondsUntilRelease, type WorkflowValues } from '../workflows/apply-zone-change';
+import { observability } from './observability';
 import type { StageConfig } from './stage-config';
 
 type Json = unknown;
@@ -397,6 +398,7 @@ export function buildResources(config: StageConfig, service: string): { Resource
       ...rules(config),
       ...parameters,
       ...identities(config, service),
+      ...observability(config, `${service}-${config.stage}`),
     },
     Outputs: outputs(config, prefix),
   };
