@@ -21,7 +21,7 @@ logfile="$state/localstack.log"
 version="4.13.1"
 port="${LOCALSTACK_PORT:-4566}"
 endpoint="${LOCALSTACK_ENDPOINT:-http://127.0.0.1:$port}"
-services="sqs,stepfunctions,route53,iam,sts,ssm,cloudformation,events,s3,logs"
+services="sqs,stepfunctions,route53,iam,sts,ssm,cloudformation,events,s3,logs,cloudwatch"
 mock_config="$root/test/data/sfn-mock-config.json"
 python="${PYTHON:-python3.11}"
 
