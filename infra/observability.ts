@@ -140,7 +140,9 @@ const sqsMetric = (metric: string, queueId: string) => [
 export const DASHBOARD_PANELS: { title: string; metrics: unknown[][] }[] = [
   {
     title: 'Messages',
-    metrics: [r53dyn(METRIC.received), r53dyn(METRIC.deadLettered), r53dyn(METRIC.operatorDeadLetters)],
+    metrics: [METRIC.received, METRIC.deltas, METRIC.deadLettered, METRIC.operatorDeadLetters].map((m) =>
+      r53dyn(m),
+    ),
   },
   {
     title: 'Rounds and writes',
