@@ -145,7 +145,9 @@ export function tableRows(report: BenchReport): string[] {
         s ? ratio(s.route53.calls, d.route53.calls) : 'n/a',
         `${d.route53.throttled} / ${s ? s.route53.throttled : 'n/a'}`,
         d.expected > 0 ? `${d.present}/${d.expected} / ${s ? `${s.present}/${s.expected}` : 'n/a'}` : 'n/a',
-        `${seconds(d.secondsToExact)} / ${s ? `${seconds(s.secondsToExact)} (last call ${s.secondsToSettle.toFixed(1)} s)` : 'n/a'}`,
+        d.expected > 0
+          ? `${seconds(d.secondsToExact)} / ${s ? `${seconds(s.secondsToExact)} (last call ${s.secondsToSettle.toFixed(1)} s)` : 'n/a'}`
+          : `n/a (idle after ${d.secondsToSettle.toFixed(1)} s)`,
         `${d.executions?.executions ?? 0} (${d.executions?.transitions ?? 0})`,
         letters(d.deadLetters),
         d.cost ? `$${d.cost.total.toFixed(5)}` : '',
