@@ -167,7 +167,9 @@ async function previousVerdicts(
     const name = executionName(zone.hostedZoneId, head.messageId, receive);
     const previous = await describeExecution(deps.sfn, deps.settings.stateMachineArn, name);
     if (!previous) continue;
-    if (previous.status === 'RUNNING') return 'running';
+    // an execution that released its deltas early (the round's budget left records for this one) only polls
+    // INSYNC now: waiting for it would leave the deltas in flight for the whole visibility timeout
+    if (previous.status === 'RUNNING') return previous.releasedEarly ? [] : 'running';
     const verdicts = verdictsOf(previous, zone.suffix);
     if (verdicts.length > 0)
       deps.logger.warn('the previous execution failed', { ...previous, verdicts: verdicts.length });

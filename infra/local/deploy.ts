@@ -1,9 +1,11 @@
-// Deploys the packaged stack into LocalStack: creates the local hosted zones, runs `osls package --stage local`
-// with their ids, and creates (or updates) the CloudFormation stack from the packaged template. LocalStack cannot
-// run Lambda functions without Docker, so the template goes in without them; infra/local/event-source.ts plays
-// the SQS event source mapping and calls the real handler with the function's packaged settings.
+// Deploys the packaged stack of a stage into LocalStack: creates the stage's hosted zones (every zone of
+// infra/stages/<stage>.yml whose hostedZoneId is `${env:NAME}` gets a hosted zone named after its suffix, and NAME
+// carries its id), runs `osls package --stage <stage>` with their ids, and creates (or updates) the
+// CloudFormation stack `r53dyn-<stage>` from the packaged template. LocalStack cannot run Lambda functions
+// without Docker, so the template goes in without them; infra/local/event-source.ts plays the SQS event source
+// mapping and calls the real handler with the function's packaged settings.
 //
-//   npx tsx infra/local/deploy.ts        (LocalStack must be running: infra/local/localstack.sh start)
+//   npx tsx infra/local/deploy.ts [stage]   (default local; LocalStack must be running: infra/local/localstack.sh start)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,14 +28,24 @@ import { loadStageConfig } from '../stage-config';
 import { localClientConfig } from './connection';
 
 const root = join(__dirname, '..', '..');
-export const stackFile = join(root, '.local', 'stack-local.json');
-const stackName = 'r53dyn-local';
+/** Where a stage's deployment is described for the local pipeline, the tests and the benchmark. */
+export const stackFileOf = (stage: string) => join(root, '.local', `stack-${stage}.json`);
+const stackNameOf = (stage: string) => `r53dyn-${stage}`;
 
-/** The zones of infra/stages/local.yml, and the environment variable that carries each one's id. */
-export const localZones = [
-  { name: 'dyn.example.test', env: 'R53DYN_LOCAL_ZONE_ID' },
-  { name: 'leased.example.test', env: 'R53DYN_LOCAL_LEASED_ZONE_ID' },
-] as const;
+/**
+ * The zones a stage file leaves to the local deploy: each `hostedZoneId: ${env:NAME}` with its suffix (the
+ * hosted zone's name). Read from the file's text, since the file cannot be parsed before NAME is set.
+ */
+export function stageZones(text: string): { name: string; env: string }[] {
+  const zones: { name: string; env: string }[] = [];
+  const items = text.split(/^\s*-\s+(?=hostedZoneId:)/m).slice(1);
+  for (const item of items) {
+    const env = /^hostedZoneId:\s*\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/.exec(item)?.[1];
+    const name = /^\s*suffix:\s*([a-z0-9.-]+)/m.exec(item)?.[1];
+    if (env && name) zones.push({ name, env });
+  }
+  return zones;
+}
 
 /** What runs locally in place of a Lambda function: its packaged environment. */
 export interface LocalFunction {
@@ -79,9 +91,9 @@ async function ensureZone(route53: Route53Client, name: string): Promise<string>
   return id.replace('/hostedzone/', '');
 }
 
-function packageStack(zoneIds: Record<string, string>): Template {
-  log('packaging with osls (stage local)');
-  const result = spawnSync(join(root, 'node_modules', '.bin', 'osls'), ['package', '--stage', 'local'], {
+function packageStack(stage: string, zoneIds: Record<string, string>): Template {
+  log(`packaging with osls (stage ${stage})`);
+  const result = spawnSync(join(root, 'node_modules', '.bin', 'osls'), ['package', '--stage', stage], {
     cwd: root,
     env: { ...process.env, ...zoneIds, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
     encoding: 'utf8',
@@ -198,7 +210,7 @@ function localFunctions(template: Template, values: Map<string, string>) {
   return { functions, eventSources };
 }
 
-async function waitForStack(cfn: CloudFormationClient): Promise<Stack> {
+async function waitForStack(cfn: CloudFormationClient, stackName: string): Promise<Stack> {
   for (let waited = 0; waited < 300; waited += 1) {
     const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
     const status = stack?.StackStatus ?? '';
@@ -210,7 +222,7 @@ async function waitForStack(cfn: CloudFormationClient): Promise<Stack> {
   throw new Error(`stack ${stackName} did not finish within 300 s`);
 }
 
-async function createOrUpdate(cfn: CloudFormationClient, body: string): Promise<Stack> {
+async function createOrUpdate(cfn: CloudFormationClient, stackName: string, body: string): Promise<Stack> {
   const exists = await cfn.send(new DescribeStacksCommand({ StackName: stackName })).then(
     (out) => (out.Stacks ?? []).some((s) => s.StackStatus !== 'DELETE_COMPLETE'),
     () => false,
@@ -231,21 +243,23 @@ async function createOrUpdate(cfn: CloudFormationClient, body: string): Promise<
       if (!/No updates are to be performed/.test(String(error))) throw error;
     }
   }
-  return waitForStack(cfn);
+  return waitForStack(cfn, stackName);
 }
 
-export async function deployLocal(): Promise<LocalDeployment> {
+/** Deploys infra/stages/<stage>.yml as the stack `r53dyn-<stage>` and writes `.local/stack-<stage>.json`. */
+export async function deployStage(stage: string): Promise<LocalDeployment> {
   const route53 = new Route53Client(localClientConfig);
   const cfn = new CloudFormationClient(localClientConfig);
+  const stackName = stackNameOf(stage);
   const zones: Record<string, string> = {};
   const zoneEnv: Record<string, string> = {};
-  for (const z of localZones) {
+  for (const z of stageZones(readFileSync(join(root, 'infra', 'stages', `${stage}.yml`), 'utf8'))) {
     zones[z.name] = await ensureZone(route53, z.name);
     zoneEnv[z.env] = zones[z.name] as string;
   }
-  const template = packageStack(zoneEnv);
+  const template = packageStack(stage, zoneEnv);
   const local = withoutLambda(template);
-  const stack = await createOrUpdate(cfn, JSON.stringify(local));
+  const stack = await createOrUpdate(cfn, stackName, JSON.stringify(local));
   const outputs = Object.fromEntries(
     (stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
   );
@@ -257,16 +271,19 @@ export async function deployLocal(): Promise<LocalDeployment> {
     outputs,
     functions,
     eventSources,
-    batcherConcurrency: loadStageConfig('local', { ...process.env, ...zoneEnv }).batcher.concurrency,
+    batcherConcurrency: loadStageConfig(stage, { ...process.env, ...zoneEnv }).batcher.concurrency,
   };
   mkdirSync(join(root, '.local'), { recursive: true });
-  writeFileSync(stackFile, JSON.stringify(result, null, 2));
+  writeFileSync(stackFileOf(stage), JSON.stringify(result, null, 2));
   log(`stack ${stackName} ready: ${outputs.RegistrationsQueueUrl}`);
   return result;
 }
 
+/** The stage `local` (infra/stages/local.yml): what `npm start` and the end-to-end tests run. */
+export const deployLocal = (): Promise<LocalDeployment> => deployStage('local');
+
 if (require.main === module) {
-  deployLocal().catch((error) => {
+  deployStage(process.argv[2] ?? 'local').catch((error) => {
     log(String(error instanceof Error ? error.message : error));
     process.exit(1);
   });

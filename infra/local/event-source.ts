@@ -35,6 +35,8 @@ export interface BatchOutcome {
   source: string;
   received: number;
   failed: string[];
+  /** how long the handler ran: what Lambda would bill as duration, on this machine */
+  durationMs: number;
 }
 
 export function toRecord(m: Message, queueArn: string): SQSRecord {
@@ -126,6 +128,7 @@ export async function pollOnce(
   if (messages.length === 0) return undefined;
   const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn)) };
   let failed: string[];
+  const started = performance.now();
   try {
     const response = await options.handler(event, context(options.name));
     failed = (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
@@ -134,6 +137,7 @@ export async function pollOnce(
     process.stderr.write(`[event-source ${options.name}] handler failed: ${String(error)}\n`);
     failed = messages.map((m) => m.MessageId ?? '');
   }
+  const durationMs = performance.now() - started;
   const failedSet = new Set(failed);
   const entry = (m: Message, n: number) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle ?? '' });
   await inTens(
@@ -156,5 +160,5 @@ export async function pollOnce(
         ),
     );
   }
-  return { source: options.name, received: messages.length, failed };
+  return { source: options.name, received: messages.length, failed, durationMs };
 }

@@ -5,14 +5,15 @@ import { readFileSync } from 'node:fs';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localAwsEnv, localClientConfig } from './connection';
-import { type LocalDeployment, stackFile } from './deploy';
+import { type LocalDeployment, stackFileOf } from './deploy';
 import { type BatchHandler, type BatchOutcome, type EventSourceOptions, pollOnce } from './event-source';
 
-export function readDeployment(): LocalDeployment {
+export function readDeployment(stage = 'local'): LocalDeployment {
+  const file = stackFileOf(stage);
   try {
-    return JSON.parse(readFileSync(stackFile, 'utf8'));
+    return JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    throw new Error(`${stackFile} is missing: deploy first (npx tsx infra/local/deploy.ts)`);
+    throw new Error(`${file} is missing: deploy first (npx tsx infra/local/deploy.ts ${stage})`);
   }
 }
 
@@ -24,6 +25,11 @@ export interface PipelineOptions {
   /** after a failure Lambda waits out the visibility timeout; locally the batcher's retries come back sooner */
   retryAfterSeconds?: number;
   onBatch?: (outcome: BatchOutcome) => void;
+  /**
+   * Applied to the clients that only watch the pipeline (settle() and backlog()), never to those of the event
+   * sources: a benchmark marks them so that its counters leave them out (test/helpers/call-counter.ts).
+   */
+  observe?: <C extends SQSClient | SFNClient>(client: C) => C;
 }
 
 interface Poller {
@@ -36,14 +42,18 @@ export class LocalPipeline {
   private running = false;
   private loops: Promise<void>[] = [];
   private busy = 0;
-  private readonly sqs = new SQSClient(localClientConfig);
-  private readonly sfn = new SFNClient(localClientConfig);
+  private readonly sqs: SQSClient;
+  private readonly sfn: SFNClient;
 
   constructor(
     readonly deployment: LocalDeployment,
     private readonly pollers: Poller[],
     private readonly options: PipelineOptions,
-  ) {}
+  ) {
+    const observe = options.observe ?? (<C>(client: C) => client);
+    this.sqs = observe(new SQSClient(localClientConfig));
+    this.sfn = observe(new SFNClient(localClientConfig));
+  }
 
   get sources(): EventSourceOptions[] {
     return this.pollers.map((p) => p.source);

@@ -165,3 +165,39 @@ export function monthlyEstimate(input: {
     total: perMachine.total * input.machines + fixed.total,
   };
 }
+
+/** A measured run of steady messages (heartbeats), with the number of batches the batcher made of them. */
+export interface SteadyRun extends MeasuredRun {
+  batches: number;
+}
+
+/**
+ * One machine's monthly cost in a fleet whose machines each send a message every `intervalMinutes`. What scales
+ * with messages (the standard queue's requests: the machine's send, the batcher's receives and deletes) is
+ * scaled by messages; everything else (invocations, the zone queue, logs, transitions, Route 53 reads) comes once
+ * per batch and is scaled by the batches the fleet makes in a month: at most one per batching window and poller
+ * (`batchesPerMonth`), never more than one per message.
+ */
+export function steadyMonthlyPerMachine(
+  run: SteadyRun,
+  fleet: { machines: number; intervalMinutes: number; batchesPerMonth: number },
+  prices: Prices = priceTable(),
+  logRetentionMonths = 1,
+): UsageCost {
+  if (run.messages <= 0 || run.batches <= 0) throw new Error('a steady run needs messages and batches');
+  const messages = fleet.machines * messagesPerMonth(fleet.intervalMinutes);
+  const batches = Math.min(messages, fleet.batchesPerMonth);
+  const perBatch = batches / run.batches;
+  const month: MeasuredRun = {
+    messages,
+    sqsRequests: {
+      standard: (run.sqsRequests.standard * messages) / run.messages,
+      fifo: run.sqsRequests.fifo * perBatch,
+    },
+    lambda: { ...run.lambda, invocations: run.lambda.invocations * perBatch },
+    stateTransitions: run.stateTransitions * perBatch,
+    logBytes: run.logBytes * perBatch,
+    route53Requests: run.route53Requests * perBatch,
+  };
+  return scaleCost(runCost(month, prices, logRetentionMonths), 1 / fleet.machines);
+}

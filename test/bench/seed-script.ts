@@ -18,6 +18,7 @@ import {
   type Route53ClientConfig,
 } from '@aws-sdk/client-route-53';
 import { localClientConfig } from '../../infra/local/connection';
+import { asObserver } from '../helpers/call-counter';
 import { readRoute53Counters } from '../helpers/route53-limits';
 
 type ClientRetryStrategy = NonNullable<Route53ClientConfig['retryStrategy']>;
@@ -148,8 +149,8 @@ export async function runSeedStorm(options: SeedStormOptions): Promise<SeedStorm
     // one connection per machine booting at once, as separate machines would have
     requestHandler: { httpAgent: { keepAlive: true, maxSockets: concurrency } },
   });
-  // the measurement's own read retries patiently: a storm can leave the buckets empty
-  const reader = new Route53Client({ ...connection, maxAttempts: 10 });
+  // the measurement's own read is an observer's: neither counted nor throttled (infra/local/hooks/route53-limits.py)
+  const reader = asObserver(new Route53Client({ ...connection, maxAttempts: 10 }));
   try {
     const before = await readRoute53Counters(route53Endpoint);
     const failed = new Set<string>();

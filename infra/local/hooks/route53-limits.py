@@ -33,6 +33,10 @@
 # HTTP (a Step Functions aws-sdk task) as well, as they would count on AWS. It wraps no Route 53 class, so it
 # coexists with route53-preconditions.py in either load order. Calls are counted whether or not limits are enabled.
 #
+# Observers: a request with the header `x-r53dyn-observer` (any value) is neither counted nor throttled and takes no
+# token, so that a benchmark can watch the zone (is every name exact yet?) and set it up without changing what it
+# measures. Nothing in r53dyn sends that header.
+#
 # Off by default. Driven through LocalStack's own port (JSON in and out):
 #   GET  /_r53dyn/route53/limits    the settings in force
 #   POST /_r53dyn/route53/limits    change settings: any subset of
@@ -90,6 +94,7 @@ THROTTLED_BODY = (
 _BUCKET_KEYS = {"capacity", "refillPerSecond"}
 _CHANGE_KEYS = _BUCKET_KEYS | {"upsertWeight"}
 _MARK = "_r53dyn_route53_limits"
+OBSERVER_HEADER = "x-r53dyn-observer"
 
 
 class SettingsError(ValueError):
@@ -257,6 +262,8 @@ def _changes_of(context):
 
 
 def _is_route53(context):
+    if context.request is not None and context.request.headers.get(OBSERVER_HEADER):
+        return False
     return context.service is not None and context.service.service_name == "route53" and context.operation
 
 
