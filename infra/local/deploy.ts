@@ -33,6 +33,10 @@ const stackName = 'r53dyn-local';
 export const localZones = [
   { name: 'dyn.example.test', env: 'R53DYN_LOCAL_ZONE_ID' },
   { name: 'leased.example.test', env: 'R53DYN_LOCAL_LEASED_ZONE_ID' },
+  ...(['a', 'b', 'c', 'd'] as const).map((letter) => ({
+    name: `faults-${letter}.example.test`,
+    env: `R53DYN_LOCAL_FAULTS_${letter.toUpperCase()}_ZONE_ID`,
+  })),
 ] as const;
 
 /** What runs locally in place of a Lambda function: its packaged environment. */

@@ -63,13 +63,24 @@ describe('parseStageConfig', () => {
     const config = parseStageConfig('local', text, {
       R53DYN_LOCAL_ZONE_ID: 'ZLOCAL1',
       R53DYN_LOCAL_LEASED_ZONE_ID: 'ZLOCAL2',
+      R53DYN_LOCAL_FAULTS_A_ZONE_ID: 'ZLOCAL3',
+      R53DYN_LOCAL_FAULTS_B_ZONE_ID: 'ZLOCAL4',
+      R53DYN_LOCAL_FAULTS_C_ZONE_ID: 'ZLOCAL5',
+      R53DYN_LOCAL_FAULTS_D_ZONE_ID: 'ZLOCAL6',
     });
     const missing = thrown(() =>
       parseStageConfig('local', text, { R53DYN_LOCAL_ZONE_ID: 'ZLOCAL1' }, 'local.yml'),
     );
 
     // Assert
-    expect(config.allowlist.zones.map((z) => z.hostedZoneId)).toEqual(['ZLOCAL1', 'ZLOCAL2']);
+    expect(config.allowlist.zones.map((z) => z.hostedZoneId)).toEqual([
+      'ZLOCAL1',
+      'ZLOCAL2',
+      'ZLOCAL3',
+      'ZLOCAL4',
+      'ZLOCAL5',
+      'ZLOCAL6',
+    ]);
     expect(missing).toBeInstanceOf(StageConfigError);
     expect(missing.message).toBe('local.yml: environment variable R53DYN_LOCAL_LEASED_ZONE_ID is not set');
   });
