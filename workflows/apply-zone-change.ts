@@ -60,7 +60,15 @@ const SQS_TRANSIENT = [
   'Sqs.KmsThrottledException',
 ];
 const SSM_TRANSIENT = ['Ssm.ThrottlingException', 'Ssm.InternalServerErrorException'];
-const ROUTE53_TRANSIENT = ['Route53.ThrottlingException', 'Route53.PriorRequestNotCompleteException'];
+// Route 53 throttles with the code `Throttling`, which its API model does not define (the model's ThrottlingException
+// is another code): the SDK, and so Step Functions, names it `Route53.Route53Exception`, the name of every error the
+// model lacks (AccessDenied, InternalFailure, ServiceUnavailable too). Retrying those as well costs one Retry's
+// bound; the planner tells them apart by the cause (docs/design.md §4.5).
+const ROUTE53_TRANSIENT = [
+  'Route53.ThrottlingException',
+  'Route53.PriorRequestNotCompleteException',
+  'Route53.Route53Exception',
+];
 
 /** Characters a relative name may hold; anything else (upper case, *, \, non-ASCII, ...) is refused. */
 const NAME_CHARACTERS = 'abcdefghijklmnopqrstuvwxyz0123456789-_.';
