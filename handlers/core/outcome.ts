@@ -44,6 +44,12 @@ const CONFLICT = /already exists|was not found|values provided do not match/i;
 const NAMED = /name='([^']+)'|DNS name ([^\s,]+?)\.?(?:\s|,|$)/g;
 const TRANSIENT =
   /Throttl|PriorRequestNotComplete|TooManyRequests|InternalServerError|ServiceUnavailable|InternalError|RequestLimitExceeded/;
+// An error the service's API model does not define reaches the workflow as `<Service>.<Service>Exception`: Route
+// 53's Throttling and AccessDenied among them. Its cause, `<message> (Service: …, Status Code: <n>, …)`, tells.
+const UNMODELED = /^(\w+)\.\1Exception$/;
+const STATUS_CODE = /Status Code: (\d{3})/;
+const THROTTLED_TEXT = /Throttl|Rate exceeded|TooManyRequests|SlowDown/i;
+const DENIED_TEXT = /AccessDenied|not authorized/i;
 
 export function verdictsOf(previous: PreviousExecution, suffix: string): Verdict[] {
   const detail = `execution ${previous.name} ended ${previous.status}`;
@@ -90,6 +96,18 @@ function classified(error: string, cause: string, detail: string, scope: Scope):
       : { kind: 'refuse', scope, reason: reason('invalid-change', said) };
   }
   if (TRANSIENT.test(error)) return { kind: 'retry', scope, reason: reason('retries-exhausted', said) };
+  if (UNMODELED.test(error)) return unmodeled(cause, said, scope);
+  return { kind: 'refuse', scope, reason: reason('workflow-error', said) };
+}
+
+function unmodeled(cause: string, said: string, scope: Scope): Verdict {
+  const status = Number(STATUS_CODE.exec(cause)?.[1] ?? 0);
+  if (status === 403 || DENIED_TEXT.test(cause)) {
+    return { kind: 'refuse', scope, reason: reason('access-denied', said) };
+  }
+  if (status === 429 || status >= 500 || THROTTLED_TEXT.test(cause)) {
+    return { kind: 'retry', scope, reason: reason('retries-exhausted', said) };
+  }
   return { kind: 'refuse', scope, reason: reason('workflow-error', said) };
 }
 
