@@ -16,8 +16,9 @@
 # before a provider serves it), like route53-limits.py. Step Functions' aws-sdk integrations (state_task_service_
 # aws_sdk.py) call services through connect_to(...), a botocore client whose requests go through this same chain
 # (over HTTP, or through GatewayShortCircuit with IN_MEMORY_CLIENT): one rule reaches the workflow's Tasks and the
-# handlers' calls alike. `caller` tells them apart: those requests carry LocalStack's internal request parameters
-# with service principal `states`.
+# handlers' calls alike. `caller` tells them apart: LocalStack's own clients mark their requests as internal (the
+# x-localstack-data header), and in this runtime the only ones calling these services after the deploy are the
+# workflow's Tasks (EventBridge's deliveries to the events queue would count as well).
 #
 # Driven through LocalStack's own port (JSON in and out):
 #   POST   /_r53dyn/faults        add a rule; answers it with its id:
@@ -30,7 +31,8 @@
 #           "match": {"<request field, dotted path>": "<text the field's value contains>", ...} (all must hold; an
 #                    object or list field is compared as its JSON text, so {"ChangeBatch": "web.dyn."} matches a
 #                    batch that names that record),
-#           "caller": "any" (default) | "workflow" (the Step Functions Tasks) | "client" (everyone else),
+#           "caller": "any" (default) | "workflow" (LocalStack's internal clients: the workflow's Tasks)
+#                     | "client" (the handlers, the tests, the AWS CLI),
 #           "holdSeconds": <hold each matching request this long before answering, or until the rule is cleared>}
 #   GET    /_r53dyn/faults        {"rules": [rule + {"id", "hits", "left"}], "hits": [the last 500 hits, oldest first:
 #                                  {"rule", "service", "operation", "caller", "at"}]}
@@ -198,8 +200,9 @@ class Faults:
 
 
 def _caller(context):
-    params = context.internal_request_params or {}
-    return "workflow" if params.get("service_principal") == "states" else "client"
+    # Step Functions' clients carry LocalStack's internal-request header (with an empty parameter object: the
+    # service principal goes only to their AssumeRole call); the SDKs of the handlers and tests do not
+    return "workflow" if context.is_internal_call else "client"
 
 
 def install():
