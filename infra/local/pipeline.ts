@@ -24,6 +24,8 @@ export interface PipelineOptions {
   /** after a failure Lambda waits out the visibility timeout; locally the batcher's retries come back sooner */
   retryAfterSeconds?: number;
   onBatch?: (outcome: BatchOutcome) => void;
+  /** handlers to run instead of the packaged ones (the crash tests wrap them); the packaged ones by default */
+  handlers?: Partial<Record<'batcher' | 'planner', BatchHandler>>;
 }
 
 interface Poller {
@@ -158,8 +160,8 @@ export async function localPipeline(
     },
   );
   const handlers: Record<'batcher' | 'planner', BatchHandler> = {
-    batcher: (await import('../../handlers/batcher')).handler,
-    planner: (await import('../../handlers/planner')).handler,
+    batcher: options.handlers?.batcher ?? (await import('../../handlers/batcher')).handler,
+    planner: options.handlers?.planner ?? (await import('../../handlers/planner')).handler,
   };
   const sqs = new SQSClient(localClientConfig);
   const zones = Object.keys(deployment.zones).length;
