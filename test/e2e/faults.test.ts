@@ -358,6 +358,24 @@ async function refusalCases(zoneId: string): Promise<void> {
   );
   await runCase('settings-back', DYN, ['patient'], [ssm(zoneId, 'ParameterNotFound', { count: 2 })]);
   await runCase('settings-gone', DYN, ['orphan'], [ssm(zoneId, 'ParameterNotFound')]);
+  await unforeseenCases(zoneId);
+}
+
+async function unforeseenCases(zoneId: string): Promise<void> {
+  // what Route 53 says when a compare-and-swap precondition fails: another writer got there first
+  const clash = `[Tried to create resource record set [name='clash-${run}.${DYN}.', type='A'] but it already exists]`;
+  await runCase(
+    'write-conflict',
+    DYN,
+    ['clash'],
+    [route53(zoneId, 'ChangeResourceRecordSets', 'InvalidChangeBatch', 400, clash)],
+  );
+  await runCase(
+    'workflow-error',
+    DYN,
+    ['strange'],
+    [route53(zoneId, 'ChangeResourceRecordSets', 'SomethingNew', 400, 'An error r53dyn has never seen')],
+  );
 }
 
 /** SQS moves a message the batcher keeps failing to the dead-letter queue itself, after maxReceiveCount receives. */
@@ -547,6 +565,30 @@ describe('a failure past the retry bound, or one no retry mends, dead-letters wi
       'r1 FAILED SettingsUnavailable',
       'r2 FAILED SettingsUnavailable',
       'r3 FAILED SettingsUnavailable',
+    ]);
+  });
+});
+
+describe('a failure no one foresaw still ends with a reason', () => {
+  test('a compare-and-swap conflict on every round: write-conflict after planner.maxAttempts', () => {
+    expect(result('write-conflict').places).toEqual(
+      expectPlaces('write-conflict', ['dead-letter write-conflict']),
+    );
+    expect(result('write-conflict').executions).toEqual([
+      'r1 FAILED PartsFailed',
+      'r2 FAILED PartsFailed',
+      'r3 FAILED PartsFailed',
+    ]);
+  });
+
+  test('an error Route 53’s model does not know (a 400 that is not throttling): workflow-error on the first retry', () => {
+    const [sent] = result('workflow-error').sent;
+    expect(result('workflow-error').places).toEqual(
+      expectPlaces('workflow-error', ['dead-letter workflow-error']),
+    );
+    expect(result('workflow-error').executions).toEqual(['r1 FAILED PartsFailed']);
+    expect(reasonsOf(letters, sent?.messageId ?? '')).toEqual([
+      expect.stringMatching(/^workflow-error: .*Route53\.Route53Exception: An error r53dyn has never seen/),
     ]);
   });
 });
