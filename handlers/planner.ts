@@ -158,9 +158,13 @@ async function previousVerdicts(
   head: ZoneDelta,
   deps: PlannerDeps,
 ): Promise<Verdict[] | 'running'> {
-  if (head.receiveCount <= 1) return [];
-  const name = executionName(zone.hostedZoneId, head.messageId, head.receiveCount - 1);
-  const previous = await describeExecution(deps.sfn, deps.settings.stateMachineArn, name);
+  // A receive that started nothing (the previous execution was still running, the zone could not be read) leaves
+  // no execution of its name: the last one that ran is further back.
+  let previous: Awaited<ReturnType<typeof describeExecution>>;
+  for (let receive = head.receiveCount - 1; receive >= 1 && !previous; receive -= 1) {
+    const name = executionName(zone.hostedZoneId, head.messageId, receive);
+    previous = await describeExecution(deps.sfn, deps.settings.stateMachineArn, name);
+  }
   if (!previous) return [];
   if (previous.status === 'RUNNING') return 'running';
   const verdicts = verdictsOf(previous, zone.suffix);
