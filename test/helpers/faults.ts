@@ -8,7 +8,7 @@ export interface FaultRuleInput {
   /** the API operation, e.g. ChangeResourceRecordSets, GetParameter, DeleteMessageBatch */
   operation: string;
   /** the error code answered, e.g. Throttling, InvalidChangeBatch, ParameterNotFound, RequestThrottled */
-  code: string;
+  code?: string;
   /** HTTP status; 400 when not given */
   status?: number;
   message?: string;
@@ -16,13 +16,19 @@ export interface FaultRuleInput {
   count?: number;
   /** request field (dotted path) -> text its value (JSON text for an object or list) must contain */
   match?: Record<string, string>;
-  /** `workflow`: the workflow's Tasks (LocalStack's internal clients); `client`: the handlers and tests */
-  caller?: 'any' | 'workflow' | 'client';
+  /**
+   * `workflow`: the workflow's Tasks (LocalStack's internal clients); `client`: the handlers and the local event
+   * sources; `test`: the tests' own clients (test/helpers/localstack.ts marks their user agent)
+   */
+  caller?: 'any' | 'workflow' | 'client' | 'test';
   /** hold each matching request this long (or until the rule is cleared) before answering */
   holdSeconds?: number;
+  /** only count (and hold) matching requests, and serve them as usual: no error */
+  observe?: boolean;
 }
 
-export interface FaultRule extends Required<Omit<FaultRuleInput, 'count'>> {
+export interface FaultRule extends Required<Omit<FaultRuleInput, 'count' | 'code'>> {
+  code: string;
   id: string;
   count: number | null;
   hits: number;
@@ -34,7 +40,7 @@ export interface FaultHit {
   rule: string;
   service: FaultService;
   operation: string;
-  caller: 'workflow' | 'client';
+  caller: 'workflow' | 'client' | 'test';
   /** seconds since the epoch */
   at: number;
 }

@@ -32,8 +32,11 @@
 #                    object or list field is compared as its JSON text, so {"ChangeBatch": "web.dyn."} matches a
 #                    batch that names that record),
 #           "caller": "any" (default) | "workflow" (LocalStack's internal clients: the workflow's Tasks)
-#                     | "client" (the handlers, the tests, the AWS CLI),
-#           "holdSeconds": <hold each matching request this long before answering, or until the rule is cleared>}
+#                     | "client" (the handlers, the local event sources, the AWS CLI)
+#                     | "test" (the tests' own clients, whose user agent carries r53dyn-test),
+#           "holdSeconds": <hold each matching request this long before answering, or until the rule is cleared>,
+#           "observe": true: answer nothing, only count (and hold) matching requests, which are then served as usual;
+#                      code is not needed}
 #   GET    /_r53dyn/faults        {"rules": [rule + {"id", "hits", "left"}], "hits": [the last 500 hits, oldest first:
 #                                  {"rule", "service", "operation", "caller", "at"}]}
 #   DELETE /_r53dyn/faults        clears every rule and the hit log (held requests are answered at once); answers
@@ -51,8 +54,13 @@ from localstack.http import Response
 from localstack.services.edge import ROUTER
 
 SERVICES = {"route53", "ssm", "sqs", "stepfunctions"}
-CALLERS = {"any", "workflow", "client"}
-RULE_KEYS = {"service", "operation", "code", "status", "message", "count", "match", "caller", "holdSeconds"}
+CALLERS = {"any", "workflow", "client", "test"}
+# the user agent the tests' own SDK clients add (test/helpers/localstack.ts), so that a fault meant for the handlers
+# does not refuse the test the reads it checks them with
+TEST_USER_AGENT = "r53dyn-test"
+RULE_KEYS = {
+    "service", "operation", "code", "status", "message", "count", "match", "caller", "holdSeconds", "observe"
+}
 HIT_LOG_LENGTH = 500
 ROUTE53_ERROR = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -80,6 +88,11 @@ def parse_rule(body):
         raise RuleError(f"unknown fields {sorted(unknown)}")
     if body.get("service") not in SERVICES:
         raise RuleError(f"service must be one of {sorted(SERVICES)}")
+    observe = body.get("observe", False)
+    if not isinstance(observe, bool):
+        raise RuleError("observe must be true or false")
+    if observe:
+        body = {"code": "Observed", **body}
     for key in ("operation", "code"):
         if not isinstance(body.get(key), str) or not body[key]:
             raise RuleError(f"{key} must be a non-empty string")
@@ -111,6 +124,7 @@ def parse_rule(body):
         "match": match,
         "caller": caller,
         "holdSeconds": hold,
+        "observe": observe,
     }
 
 
@@ -202,7 +216,11 @@ class Faults:
 def _caller(context):
     # Step Functions' clients carry LocalStack's internal-request header (with an empty parameter object: the
     # service principal goes only to their AssumeRole call); the SDKs of the handlers and tests do not
-    return "workflow" if context.is_internal_call else "client"
+    if context.is_internal_call:
+        return "workflow"
+    headers = context.request.headers
+    agents = f"{headers.get('User-Agent', '')} {headers.get('X-Amz-User-Agent', '')}"
+    return "test" if TEST_USER_AGENT in agents else "client"
 
 
 def install():
@@ -223,6 +241,8 @@ def install():
             return
         if rule["holdSeconds"] > 0:
             rule["cleared"].wait(rule["holdSeconds"])
+        if rule["observe"]:
+            return
         sender_fault = rule["status"] < 500
         if service != "route53":
             raise CommonServiceException(rule["code"], rule["message"], rule["status"], sender_fault)
