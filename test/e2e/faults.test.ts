@@ -292,6 +292,9 @@ async function writeFaultCases(zoneId: string): Promise<void> {
       await clearFault(endpoint, released.id);
     },
   );
+}
+
+async function invalidChangeCases(zoneId: string): Promise<void> {
   const bad = `bad-${run}.${DYN}.`;
   await runCase(
     'invalid-change-named',
@@ -447,7 +450,12 @@ beforeAll(async () => {
     );
   }
   const dyn = deployed.zoneId(DYN);
-  await Promise.all([...long, writeFaultCases(dyn).then(() => refusalCases(dyn))]);
+  await Promise.all([
+    ...long,
+    writeFaultCases(dyn)
+      .then(() => invalidChangeCases(dyn))
+      .then(() => refusalCases(dyn)),
+  ]);
   await settle(deployed, undefined, 600);
   await receiveLimit();
   await settle(deployed, undefined, 300);
