@@ -163,6 +163,8 @@ async function previousVerdicts(
   head: ZoneDelta,
   deps: PlannerDeps,
 ): Promise<Verdict[] | 'running'> {
+  // A receive that started nothing (the previous execution was still running, the zone could not be read) leaves
+  // no execution of its name: the last one that ran is further back.
   for (let receive = head.receiveCount - 1; receive >= 1; receive -= 1) {
     const name = executionName(zone.hostedZoneId, head.messageId, receive);
     const previous = await describeExecution(deps.sfn, deps.settings.stateMachineArn, name);

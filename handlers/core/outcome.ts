@@ -53,12 +53,12 @@ const CONFLICT =
 const NAMED = /name='([^']+)'|DNS name ([^\s,]+?)\.?(?:\s|,|$)/g;
 const TRANSIENT =
   /Throttl|PriorRequestNotComplete|TooManyRequests|InternalServerError|ServiceUnavailable|InternalError|RequestLimitExceeded/;
-// An error code the service's model does not name reaches the workflow as <Service>.<Service>Exception: Route
-// 53's Throttling and AccessDenied, server errors. Only its cause ("Rate exceeded (Service: Route53, Status
-// Code: 400, ...)") tells them apart (docs/design.md §8.3).
-const UNMODELLED = /^(\w+)\.\1Exception$/;
-const DENIED_CAUSE = /not authorized|AccessDenied|Status Code: 403/;
-const TRANSIENT_CAUSE = /Rate exceeded|Throttl|Status Code: 5\d\d/;
+// An error the service's API model does not define reaches the workflow as `<Service>.<Service>Exception`: Route
+// 53's Throttling and AccessDenied among them. Its cause, `<message> (Service: …, Status Code: <n>, …)`, tells.
+const UNMODELED = /^(\w+)\.\1Exception$/;
+const STATUS_CODE = /Status Code: (\d{3})/;
+const THROTTLED_TEXT = /Throttl|Rate exceeded|TooManyRequests|SlowDown/i;
+const DENIED_TEXT = /AccessDenied|not authorized/i;
 
 export function verdictsOf(previous: PreviousExecution, suffix: string): Verdict[] {
   const detail = `execution ${previous.name} ended ${previous.status}`;
@@ -94,12 +94,8 @@ function failedVerdicts(error: string, cause: string, detail: string, suffix: st
 
 function classified(error: string, cause: string, detail: string, scope: Scope): Verdict {
   const said = `${detail}: ${error}: ${cause}`;
-  const unmodelled = UNMODELLED.test(error);
   if (/NoSuchHostedZone/.test(error)) return { kind: 'refuse', scope, reason: reason('zone-missing', said) };
-  if (
-    /AccessDenied|NotAuthorized|UnauthorizedOperation/.test(error) ||
-    (unmodelled && DENIED_CAUSE.test(cause))
-  ) {
+  if (/AccessDenied|NotAuthorized|UnauthorizedOperation/.test(error)) {
     return { kind: 'refuse', scope, reason: reason('access-denied', said) };
   }
   if (/InvalidInput/.test(error)) return { kind: 'refuse', scope, reason: reason('invalid-change', said) };
@@ -108,7 +104,17 @@ function classified(error: string, cause: string, detail: string, scope: Scope):
       ? { kind: 'retry', scope, reason: reason('write-conflict', said) }
       : { kind: 'refuse', scope, reason: reason('invalid-change', said) };
   }
-  if (TRANSIENT.test(error) || (unmodelled && TRANSIENT_CAUSE.test(cause))) {
+  if (TRANSIENT.test(error)) return { kind: 'retry', scope, reason: reason('retries-exhausted', said) };
+  if (UNMODELED.test(error)) return unmodeled(cause, said, scope);
+  return { kind: 'refuse', scope, reason: reason('workflow-error', said) };
+}
+
+function unmodeled(cause: string, said: string, scope: Scope): Verdict {
+  const status = Number(STATUS_CODE.exec(cause)?.[1] ?? 0);
+  if (status === 403 || DENIED_TEXT.test(cause)) {
+    return { kind: 'refuse', scope, reason: reason('access-denied', said) };
+  }
+  if (status === 429 || status >= 500 || THROTTLED_TEXT.test(cause)) {
     return { kind: 'retry', scope, reason: reason('retries-exhausted', said) };
   }
   return { kind: 'refuse', scope, reason: reason('workflow-error', said) };

@@ -30,6 +30,8 @@ export interface PipelineOptions {
    * sources: a benchmark marks them so that its counters leave them out (test/helpers/call-counter.ts).
    */
   observe?: <C extends SQSClient | SFNClient>(client: C) => C;
+  /** handlers to run instead of the packaged ones (the crash tests wrap them); the packaged ones by default */
+  handlers?: Partial<Record<'batcher' | 'planner', BatchHandler>>;
 }
 
 interface Poller {
@@ -168,8 +170,8 @@ export async function localPipeline(
     },
   );
   const handlers: Record<'batcher' | 'planner', BatchHandler> = {
-    batcher: (await import('../../handlers/batcher')).handler,
-    planner: (await import('../../handlers/planner')).handler,
+    batcher: options.handlers?.batcher ?? (await import('../../handlers/batcher')).handler,
+    planner: options.handlers?.planner ?? (await import('../../handlers/planner')).handler,
   };
   const sqs = new SQSClient(localClientConfig);
   const zones = Object.keys(deployment.zones).length;

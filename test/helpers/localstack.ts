@@ -9,7 +9,8 @@ import { localAwsEnv, localClientConfig, localEndpoint, localRegion } from '../.
 export const endpoint = localEndpoint;
 export const region = localRegion;
 export const accountId = '000000000000';
-const config = localClientConfig;
+// the fault hook (infra/local/hooks/faults.py) knows the tests' own calls by this user agent
+const config = { ...localClientConfig, customUserAgent: 'r53dyn-test' };
 
 /** Environment for child processes (the AWS CLI, the boot script) so they talk to LocalStack. */
 export const cliEnv = localAwsEnv;

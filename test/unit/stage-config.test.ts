@@ -74,14 +74,28 @@ describe('parseStageConfig', () => {
 
   it('fills env: placeholders from the environment, and names the variable when it is missing', () => {
     const text = readFileSync(join(stages, 'local.yml'), 'utf8');
-    const env = { R53DYN_LOCAL_ZONE_ID: 'ZLOCAL1', R53DYN_LOCAL_LEASED_ZONE_ID: 'ZLOCAL2' };
+    const env = {
+      R53DYN_LOCAL_ZONE_ID: 'ZLOCAL1',
+      R53DYN_LOCAL_LEASED_ZONE_ID: 'ZLOCAL2',
+      R53DYN_LOCAL_FAULTS_A_ZONE_ID: 'ZLOCAL3',
+      R53DYN_LOCAL_FAULTS_B_ZONE_ID: 'ZLOCAL4',
+      R53DYN_LOCAL_FAULTS_C_ZONE_ID: 'ZLOCAL5',
+      R53DYN_LOCAL_FAULTS_D_ZONE_ID: 'ZLOCAL6',
+    };
 
     const config = parseStageConfig('local', text, env, 'local.yml');
     const error = thrown(() =>
       parseStageConfig('local', text, { R53DYN_LOCAL_ZONE_ID: 'ZLOCAL1' }, 'local.yml'),
     );
 
-    expect(config.allowlist.zones.map((z) => z.hostedZoneId)).toEqual(['ZLOCAL1', 'ZLOCAL2']);
+    expect(config.allowlist.zones.map((z) => z.hostedZoneId)).toEqual([
+      'ZLOCAL1',
+      'ZLOCAL2',
+      'ZLOCAL3',
+      'ZLOCAL4',
+      'ZLOCAL5',
+      'ZLOCAL6',
+    ]);
     expect(config.senderBinding).toBe(false);
     expect(error).toEqual(
       new StageConfigError('local.yml: environment variable R53DYN_LOCAL_LEASED_ZONE_ID is not set'),
