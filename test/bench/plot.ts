@@ -207,7 +207,8 @@ export function renderChart(chart: Chart): string {
   );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" \
-font-family="sans-serif">`,
+font-family="sans-serif" role="img">`,
+    `<title>${escapeXml(chart.title)}</title>`,
     `<rect class="background" x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`,
     `<text class="chart-title" x="${num(width / 2)}" y="26" text-anchor="middle" font-size="18" \
 font-weight="bold">${escapeXml(chart.title)}</text>`,

@@ -9,9 +9,7 @@ const root = join(__dirname, '..', '..');
 const design = readFileSync(join(root, 'docs', 'design.md'), 'utf8');
 
 /** `## 4. Processing` -> `4`, `### 4.2 Folding a round` -> `4.2`. */
-const sections = new Set(
-  [...design.matchAll(/^#{2,4} (\d+(?:\.\d+)*)\.? /gm)].map((match) => match[1]),
-);
+const sections = new Set([...design.matchAll(/^#{2,4} (\d+(?:\.\d+)*)\.? /gm)].map((match) => match[1]));
 
 /** Every `docs/design.md §4.2` or `§4.2-4.5` in the tracked files, with where it stands. */
 function citations(): { where: string; section: string }[] {

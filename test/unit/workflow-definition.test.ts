@@ -2,8 +2,11 @@
 // service integrations only (LocalStack cannot run a Lambda task here), JSONPath only (no JSONata, no
 // variables), every Retry named and jittered, one state per record and per part, and built from the same
 // contract the planner reads its end with: change a constant there and the definition changes with it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { REGISTRY_LABEL, REGISTRY_PREFIX, ROUTE53_LIMITS } from '../../handlers/core/contract';
 import { verdictsOf, WORKFLOW_ERRORS } from '../../handlers/core/outcome';
+import { stageZones } from '../../infra/local/deploy';
 import { workflowValues } from '../../infra/resources';
 import { loadStageConfig } from '../../infra/stage-config';
 import {
@@ -40,10 +43,12 @@ interface Definition {
   States: Record<string, State>;
 }
 
-const localEnv = {
-  R53DYN_LOCAL_ZONE_ID: 'ZLOCALTESTZONE000001',
-  R53DYN_LOCAL_LEASED_ZONE_ID: 'ZLOCALTESTZONE000002',
-};
+// the local stage leaves its zone ids to the local deploy: any valid ids will do here
+const localEnv = Object.fromEntries(
+  stageZones(readFileSync(join(__dirname, '..', '..', 'infra', 'stages', 'local.yml'), 'utf8')).map(
+    (zone, n) => [zone.env, `ZLOCALTESTZONE${String(n + 1).padStart(6, '0')}`],
+  ),
+);
 const stages = {
   local: loadStageConfig('local', localEnv),
   example: loadStageConfig('example', {}),
