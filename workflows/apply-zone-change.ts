@@ -65,12 +65,7 @@ export const TRANSIENT_ERRORS = {
     'Route53.PriorRequestNotCompleteException',
     'Route53.Route53Exception',
   ],
-  sqs: [
-    'Sqs.RequestThrottledException',
-    'Sqs.ThrottlingException',
-    'Sqs.KmsThrottledException',
-    'Sqs.SqsException',
-  ],
+  sqs: ['Sqs.RequestThrottledException', 'Sqs.KmsThrottledException', 'Sqs.SqsException'],
 } as const;
 const SSM_TRANSIENT = [...TRANSIENT_ERRORS.ssm];
 const ROUTE53_TRANSIENT = [...TRANSIENT_ERRORS.route53];
