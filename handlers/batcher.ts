@@ -3,18 +3,23 @@
 // hosted zone). A delivery is acknowledged only once its message is in the dead-letter queue or on the zone queue.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sendDeadLetters, sendDeltas } from './adapters/sqs';
 import { SDK_MAX_ATTEMPTS } from './core/contract';
 import { intake, receivedFromSqs } from './core/intake';
+import { count, countDeadLetters, countThrottling, METRIC, newMetrics } from './metrics';
 import { type BatcherSettings, readBatcherSettings } from './settings';
 
 export interface BatcherDeps {
   settings: BatcherSettings;
   sqs: SQSClient;
   logger: Logger;
+  /** the handler's metrics; a caller without them (a test, the CLI's dry run) leaves them out */
+  metrics?: Metrics;
   now: () => number;
 }
 
@@ -39,6 +44,12 @@ export async function processBatch(event: SQSEvent, deps: BatcherDeps): Promise<
     for (const receiptId of receiptIdsByDelta[index] ?? []) failed.add(receiptId);
   }
 
+  count(deps.metrics, METRIC.received, received.length);
+  count(deps.metrics, METRIC.deltas, deltas.length);
+  countDeadLetters(
+    deps.metrics,
+    deadLetters.filter((d) => !unsentLetters.has(d.letter.messageId)).map((d) => d.letter.reason),
+  );
   logger.info('batch', {
     received: received.length,
     deadLettered: deadLetters.length - unsentLetters.size,
@@ -51,18 +62,18 @@ export async function processBatch(event: SQSEvent, deps: BatcherDeps): Promise<
 }
 
 const logger = new Logger({ serviceName: 'r53dyn' });
+const metrics = newMetrics();
 let deps: BatcherDeps | undefined;
 
 function coldStart(): BatcherDeps {
-  deps ??= {
-    settings: readBatcherSettings(process.env),
-    sqs: new SQSClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
-    logger,
-    now: Date.now,
-  };
+  if (deps) return deps;
+  const sqs = new SQSClient({ maxAttempts: SDK_MAX_ATTEMPTS });
+  countThrottling(sqs, metrics);
+  deps = { settings: readBatcherSettings(process.env), sqs, logger, metrics, now: Date.now };
   return deps;
 }
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
   .handler((event) => processBatch(event, coldStart()));

@@ -34,16 +34,17 @@ export function newMetrics(): Metrics {
   return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'r53dyn' });
 }
 
-export function count(metrics: Metrics, name: string, value: number): void {
-  if (value > 0) metrics.addMetric(name, MetricUnit.Count, value);
+export function count(metrics: Metrics | undefined, name: string, value: number): void {
+  if (value > 0) metrics?.addMetric(name, MetricUnit.Count, value);
 }
 
-export function seconds(metrics: Metrics, name: string, value: number): void {
-  metrics.addMetric(name, MetricUnit.Seconds, Math.max(0, value));
+export function seconds(metrics: Metrics | undefined, name: string, value: number): void {
+  metrics?.addMetric(name, MetricUnit.Seconds, Math.max(0, value));
 }
 
 /** Dead letters by reason code, and the ones an operator should look at. */
-export function countDeadLetters(metrics: Metrics, reasons: string[]): void {
+export function countDeadLetters(metrics: Metrics | undefined, reasons: string[]): void {
+  if (!metrics) return;
   const byCode = new Map<ReasonCode | 'unknown', number>();
   for (const text of reasons) {
     const code = reasonCode(text) ?? 'unknown';
@@ -65,8 +66,8 @@ const THROTTLING = /Throttl|TooManyRequests|RequestLimitExceeded|PriorRequestNot
  * Counts every throttled attempt of a client's calls (the SDK retries them below this middleware), so that
  * throttling shows before it becomes failures.
  */
-export function countThrottling(
-  client: { middlewareStack: MiddlewareStack<object, object> },
+export function countThrottling<Input extends object, Output extends object>(
+  client: { middlewareStack: MiddlewareStack<Input, Output> },
   metrics: Metrics,
 ): void {
   client.middlewareStack.add(

@@ -4,6 +4,8 @@
 // message stays on the queue until it is written, dead-lettered, or found to be in effect already.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { NoSuchHostedZone, Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -11,14 +13,15 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { readForRound } from './adapters/route53';
 import { describeExecution, startExecution } from './adapters/sfn';
-import { changeVisibility, sendDeadLetters } from './adapters/sqs';
+import { changeVisibility, sendDeadLetters, sendDeltas } from './adapters/sqs';
 import { reason, SDK_MAX_ATTEMPTS } from './core/contract';
 import { type DeadLetter, deadLetterOf } from './core/dead-letter';
-import { CorruptDelta, decodeDelta } from './core/delta';
+import { CorruptDelta, decodeDelta, packDeltas } from './core/delta';
 import { executionName } from './core/execution-name';
 import type { ZoneRule } from './core/model';
 import { type Verdict, verdictsOf } from './core/outcome';
-import { planRound, readsFor, retryDelaySeconds, type ZoneDelta } from './core/round';
+import { planRound, type RoundPlan, readsFor, retryDelaySeconds, type ZoneDelta } from './core/round';
+import { count, countDeadLetters, countThrottling, METRIC, newMetrics, seconds } from './metrics';
 import { type PlannerSettings, readPlannerSettings } from './settings';
 
 export interface PlannerDeps {
@@ -27,6 +30,8 @@ export interface PlannerDeps {
   sfn: SFNClient;
   sqs: SQSClient;
   logger: Logger;
+  /** the handler's metrics; a caller without them (a test, the CLI's dry run) leaves them out */
+  metrics?: Metrics;
   now: () => number;
 }
 
@@ -54,23 +59,7 @@ export async function processDeltas(event: SQSEvent, deps: PlannerDeps): Promise
 
 async function planZone(zoneId: string, records: SQSRecord[], deps: PlannerDeps): Promise<Disposition> {
   const { settings, logger } = deps;
-  const letters: DeadLetter[] = [];
-  const deltas: ZoneDelta[] = [];
-  for (const record of records) {
-    try {
-      const delta = decodeDelta(record.body);
-      deltas.push({
-        messageId: record.messageId,
-        receiptHandle: record.receiptHandle,
-        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-        messages: delta.messages,
-      });
-    } catch (error) {
-      if (!(error instanceof CorruptDelta)) throw error;
-      const why = reason('workflow-error', `${error.message}; the raw zone-queue message is kept here`);
-      letters.push({ messageId: record.messageId, body: record.body, reason: why, sentAt: deps.now() });
-    }
-  }
+  const { deltas, letters } = decodeDeltas(records, deps.now());
   const zone = settings.allowlist.zones.find((z) => z.hostedZoneId === zoneId);
   const messages = deltas.flatMap((d) => d.messages);
   if (!zone) {
@@ -79,6 +68,8 @@ async function planZone(zoneId: string, records: SQSRecord[], deps: PlannerDeps)
   }
   const head = deltas[0];
   if (!head) return finish(deps, letters);
+  count(deps.metrics, METRIC.rounds, 1);
+  if (head.receiveCount > 1) count(deps.metrics, METRIC.retriedRounds, 1);
 
   const verdicts = await previousVerdicts(zone, head, deps);
   if (verdicts === 'running') {
@@ -108,35 +99,94 @@ async function planZone(zoneId: string, records: SQSRecord[], deps: PlannerDeps)
     retryBackoff: settings.retryBackoff,
     random: Math.random(),
   });
-  const unsent = await sendDeadLetters(deps.sqs, settings.deadLetterQueueUrl, [
-    ...letters,
-    ...plan.deadLetters,
-  ]);
+  if (verdicts.some((v) => v.kind === 'retry' && v.reason.startsWith('write-conflict'))) {
+    count(deps.metrics, METRIC.conflicts, 1);
+  }
   logger.info('round', {
     zoneId,
     deltas: deltas.length,
     receive: head.receiveCount,
     messages: plan.messages,
-    deadLettered: letters.length + plan.deadLetters.length - unsent.length,
     writes: plan.execution?.writes.length ?? 0,
     parts: plan.execution?.input.parts.length ?? 0,
     deferred: plan.deferred,
     reads: read.calls,
     wholeZone: read.wholeZone,
   });
+  return writeRound(zone, deltas, [...letters, ...plan.deadLetters], plan, deps);
+}
+
+/** The zone-queue records as deltas; one that does not decode is a dead letter of its own (kept raw). */
+function decodeDeltas(records: SQSRecord[], now: number): { deltas: ZoneDelta[]; letters: DeadLetter[] } {
+  const deltas: ZoneDelta[] = [];
+  const letters: DeadLetter[] = [];
+  for (const record of records) {
+    try {
+      deltas.push({
+        messageId: record.messageId,
+        receiptHandle: record.receiptHandle,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+        messages: decodeDelta(record.body).messages,
+      });
+    } catch (error) {
+      if (!(error instanceof CorruptDelta)) throw error;
+      const why = reason('workflow-error', `${error.message}; the raw zone-queue message is kept here`);
+      letters.push({ messageId: record.messageId, body: record.body, reason: why, sentAt: now });
+    }
+  }
+  return { deltas, letters };
+}
+
+/**
+ * Carries the round out, in an order that loses nothing if the planner dies between two steps: dead letters
+ * first, then the carry-over of what the budget left out, then the execution that writes the rest and deletes
+ * the deltas. Any step failing leaves the deltas to come back; the steps before it are then repeated, which
+ * SQS deduplicates (the carry-over) or the dead-letter queue shows twice under one message id.
+ */
+async function writeRound(
+  zone: ZoneRule,
+  deltas: ZoneDelta[],
+  letters: DeadLetter[],
+  plan: RoundPlan,
+  deps: PlannerDeps,
+): Promise<Disposition> {
+  const { settings, logger } = deps;
+  const zoneId = zone.hostedZoneId;
+  const unsent = await sendDeadLetters(deps.sqs, settings.deadLetterQueueUrl, letters);
+  countDeadLetters(
+    deps.metrics,
+    letters.filter((l) => !unsent.includes(l.messageId)).map((l) => l.reason),
+  );
   if (unsent.length > 0) {
-    // the dead letters must be on their queue before the deltas can go: try the whole round again later
     logger.error('could not dead-letter every message; the round is tried again', { zoneId, unsent });
     await retryLater(deps, zone, deltas);
     return 'keep';
   }
   if (!plan.execution) return 'delete';
+  if (plan.carryOver.length > 0) {
+    const carried = packDeltas(zoneId, plan.carryOver);
+    const notSent = await sendDeltas(deps.sqs, settings.zoneQueueUrl, carried, plan.execution.name);
+    if (notSent.length > 0) {
+      logger.error('could not carry the records left over to the next round; the round is tried again', {
+        zoneId,
+      });
+      await retryLater(deps, zone, deltas);
+      return 'keep';
+    }
+  }
   try {
     const started = await startExecution(
       deps.sfn,
       settings.stateMachineArn,
       plan.execution.name,
       plan.execution.input,
+    );
+    count(deps.metrics, METRIC.executions, started.alreadyStarted ? 0 : 1);
+    count(deps.metrics, METRIC.recordsChanged, plan.execution.writes.length);
+    seconds(
+      deps.metrics,
+      METRIC.sentToPlan,
+      (deps.now() - Math.min(...deltas.flatMap((d) => d.messages.map((m) => m.sentAt)))) / 1000,
     );
     logger.info(started.alreadyStarted ? 'execution already started' : 'execution started', {
       executionArn: started.executionArn,
@@ -150,6 +200,10 @@ async function planZone(zoneId: string, records: SQSRecord[], deps: PlannerDeps)
 
 async function finish(deps: PlannerDeps, letters: DeadLetter[]): Promise<Disposition> {
   const unsent = await sendDeadLetters(deps.sqs, deps.settings.deadLetterQueueUrl, letters);
+  countDeadLetters(
+    deps.metrics,
+    letters.filter((l) => !unsent.includes(l.messageId)).map((l) => l.reason),
+  );
   return unsent.length === 0 ? 'delete' : 'keep';
 }
 
@@ -169,9 +223,7 @@ async function previousVerdicts(
     const name = executionName(zone.hostedZoneId, head.messageId, receive);
     const previous = await describeExecution(deps.sfn, deps.settings.stateMachineArn, name);
     if (!previous) continue;
-    // an execution that released its deltas early (the round's budget left records for this one) only polls
-    // INSYNC now: waiting for it would leave the deltas in flight for the whole visibility timeout
-    if (previous.status === 'RUNNING') return previous.releasedEarly ? [] : 'running';
+    if (previous.status === 'RUNNING') return 'running';
     const verdicts = verdictsOf(previous, zone.suffix);
     if (verdicts.length > 0)
       deps.logger.warn('the previous execution failed', { ...previous, verdicts: verdicts.length });
@@ -210,20 +262,24 @@ async function retryLater(deps: PlannerDeps, zone: ZoneRule, deltas: ZoneDelta[]
 }
 
 const logger = new Logger({ serviceName: 'r53dyn' });
+const metrics = newMetrics();
 let deps: PlannerDeps | undefined;
 
 function coldStart(): PlannerDeps {
-  deps ??= {
-    settings: readPlannerSettings(process.env),
+  if (deps) return deps;
+  const clients = {
     route53: new Route53Client({ maxAttempts: SDK_MAX_ATTEMPTS }),
     sfn: new SFNClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
     sqs: new SQSClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
-    logger,
-    now: Date.now,
   };
+  countThrottling(clients.route53, metrics);
+  countThrottling(clients.sfn, metrics);
+  countThrottling(clients.sqs, metrics);
+  deps = { settings: readPlannerSettings(process.env), ...clients, logger, metrics, now: Date.now };
   return deps;
 }
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
   .handler((event) => processDeltas(event, coldStart()));

@@ -5,6 +5,7 @@
 import { zoneEntry } from '../handlers/core/allowlist';
 import { EC2_EVENT_SOURCE, EC2_GONE_STATES, EC2_STATE_CHANGE, SWEEP_BODY } from '../handlers/core/contract';
 import type { ZoneRule } from '../handlers/core/model';
+import { METRICS_NAMESPACE } from '../handlers/metrics';
 import { ENVIRONMENT } from '../handlers/settings';
 import { secondsUntilRelease, type WorkflowValues } from '../workflows/apply-zone-change';
 import { observability } from './observability';
@@ -134,7 +135,12 @@ export function plannerStatements(config: StageConfig, service: string): Json[] 
       ],
       Resource: arnOf(logicalIds.zoneQueue),
     },
-    { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(logicalIds.deadLetterQueue) },
+    // dead letters, and the carry-over of records a round's budget leaves for the next (docs/design.md §4.4)
+    {
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: [arnOf(logicalIds.deadLetterQueue), arnOf(logicalIds.zoneQueue)],
+    },
     ...(zones.length > 0
       ? [{ Effect: 'Allow', Action: 'route53:ListResourceRecordSets', Resource: zones.map(zoneArn) }]
       : []),
@@ -182,6 +188,14 @@ export function workflowStatements(config: StageConfig, service: string): Json[]
       Effect: 'Allow',
       Action: ['sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
       Resource: arnOf(logicalIds.zoneQueue),
+    },
+    // PutMetricData names no resource; the condition holds it to r53dyn's namespace (docs/design.md §12)
+    {
+      Sid: 'PublishMetrics',
+      Effect: 'Allow',
+      Action: 'cloudwatch:PutMetricData',
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
     },
   ];
 }
@@ -262,7 +276,10 @@ function queues(config: StageConfig, name: string): Record<string, Json> {
   };
 }
 
-/** Only the stack's EventBridge rules may write the events queue; only the batcher may write the zone queue. */
+/**
+ * Only the stack's EventBridge rules may write the events queue; only the batcher (deltas) and the planner (a round's
+ * carry-over) may write the zone queue.
+ */
 function queuePolicies(): Record<string, Json> {
   const rules = [arnOf(logicalIds.instanceStateRule), arnOf(logicalIds.sweepRule)];
   return {
@@ -301,12 +318,16 @@ function queuePolicies(): Record<string, Json> {
           Version: '2012-10-17',
           Statement: [
             {
-              Sid: 'OnlyTheBatcher',
+              Sid: 'OnlyTheBatcherAndThePlanner',
               Effect: 'Deny',
               Principal: '*',
               Action: 'sqs:SendMessage',
               Resource: arnOf(logicalIds.zoneQueue),
-              Condition: { ArnNotEquals: { 'aws:PrincipalArn': arnOf(logicalIds.batcherRole) } },
+              Condition: {
+                ArnNotEquals: {
+                  'aws:PrincipalArn': [arnOf(logicalIds.batcherRole), arnOf(logicalIds.plannerRole)],
+                },
+              },
             },
           ],
         },

@@ -7,6 +7,7 @@
 import { GONE_LIST_LABEL, REGISTRY_LABEL, REGISTRY_PREFIX, ROUTE53_LIMITS } from '../handlers/core/contract';
 import { WORKFLOW_ERRORS } from '../handlers/core/outcome';
 import { MAX_PARTS_PER_ROUND } from '../handlers/core/round';
+import { METRIC, METRICS_NAMESPACE } from '../handlers/metrics';
 
 /** Deploy-time values: plain strings locally, CloudFormation references in the packaged template. */
 export interface WorkflowValues {
@@ -66,6 +67,8 @@ export const TRANSIENT_ERRORS = {
     'Route53.Route53Exception',
   ],
   sqs: ['Sqs.RequestThrottledException', 'Sqs.KmsThrottledException', 'Sqs.SqsException'],
+  // CloudWatch throttles with the code Throttling, which its model does not name either
+  cloudwatch: ['CloudWatch.CloudWatchException'],
 } as const;
 const SSM_TRANSIENT = [...TRANSIENT_ERRORS.ssm];
 const ROUTE53_TRANSIENT = [...TRANSIENT_ERRORS.route53];
@@ -443,13 +446,16 @@ function applyStates(retry: Retry) {
   };
 }
 
-/** The parts written: the deltas deleted, or released at once for the next round (docs/design.md §4.4). */
+/**
+ * The parts written: the deltas deleted, which frees the zone for its next round at once (Route 53 reads already
+ * show PENDING changes; records the input budget left out are on the queue in a delta of their own, §4.4).
+ */
 function releaseStates(values: WorkflowValues, retry: Retry) {
   return {
     CheckApplied: {
       Type: 'Choice',
       Choices: [{ Variable: '$.applied.failures[0]', IsPresent: true, Next: 'PartsFailed' }],
-      Default: 'FinishRound',
+      Default: 'DeleteDeltas',
     },
     PartsFailed: {
       Type: 'Pass',
@@ -458,27 +464,10 @@ function releaseStates(values: WorkflowValues, retry: Retry) {
       ResultPath: '$.failure',
       Next: 'ReleaseZone',
     },
-    FinishRound: {
-      Type: 'Choice',
-      Comment:
-        'Deleting the deltas frees the zone for its next round at once: Route 53 reads already show PENDING changes.',
-      Choices: [{ Variable: '$.release.complete', BooleanEquals: false, Next: 'ReleaseForNextRound' }],
-      Default: 'DeleteDeltas',
-    },
     DeleteDeltas: {
       Type: 'Task',
       Resource: 'arn:aws:states:::aws-sdk:sqs:deleteMessageBatch',
       Parameters: { QueueUrl: values.zoneQueueUrl, 'Entries.$': '$.release.delete' },
-      ResultPath: null,
-      Retry: [retry('SQS throttling and server errors', SQS_TRANSIENT)],
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseFailure', Next: 'PrepareInsyncWait' }],
-      Next: 'PrepareInsyncWait',
-    },
-    ReleaseForNextRound: {
-      Type: 'Task',
-      Comment: 'The round left records for the next one (the input budget): the deltas come back at once.',
-      Resource: 'arn:aws:states:::aws-sdk:sqs:changeMessageVisibilityBatch',
-      Parameters: { QueueUrl: values.zoneQueueUrl, 'Entries.$': '$.release.now' },
       ResultPath: null,
       Retry: [retry('SQS throttling and server errors', SQS_TRANSIENT)],
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseFailure', Next: 'PrepareInsyncWait' }],
@@ -579,11 +568,38 @@ function insyncStates(values: WorkflowValues) {
         'records.$': '$.summary.records',
         'polls.$': '$.insync.polls',
         'secondsWaited.$': '$.insync.secondsWaited',
-        'complete.$': '$.release.complete',
       },
-      Next: 'ChangeInsync',
+      Next: 'PublishMetrics',
     },
     ChangeInsync: { Type: 'Succeed' },
+  };
+}
+
+/** The round's one metric, published by the workflow itself (it runs no Lambda; docs/design.md §12). */
+function metricStates(retry: Retry) {
+  return {
+    PublishMetrics: {
+      Type: 'Task',
+      Comment:
+        "How long the round's oldest message took to be served: its age when planned, plus the wait for INSYNC.",
+      Resource: 'arn:aws:states:::aws-sdk:cloudwatch:putMetricData',
+      Parameters: {
+        Namespace: METRICS_NAMESPACE,
+        MetricData: [
+          {
+            MetricName: METRIC.sentToInsync,
+            Unit: 'Seconds',
+            Dimensions: [{ Name: 'service', Value: 'r53dyn' }],
+            'Value.$': 'States.MathAdd($$.Execution.Input.summary.secondsSentToPlan, $.secondsWaited)',
+          },
+        ],
+      },
+      ResultPath: null,
+      Retry: [retry('CloudWatch throttling and server errors', [...TRANSIENT_ERRORS.cloudwatch])],
+      // a metric lost is no message lost: the round is written whatever CloudWatch answers
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'ChangeInsync' }],
+      Next: 'ChangeInsync',
+    },
   };
 }
 
@@ -623,6 +639,7 @@ export function buildWorkflow(values: WorkflowValues) {
     ...releaseStates(values, retry),
     ...pollStates(values, retry),
     ...insyncStates(values),
+    ...metricStates(retry),
     ...failedStates(values, retry),
   };
   return {

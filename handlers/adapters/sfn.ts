@@ -31,15 +31,6 @@ export async function startExecution(
   }
 }
 
-/** Whether an execution's input asks it to release its deltas right after its writes (`release.complete: false`). */
-function releasesEarly(input: string | undefined): boolean {
-  try {
-    return (JSON.parse(input ?? '{}') as { release?: { complete?: unknown } }).release?.complete === false;
-  } catch {
-    return false;
-  }
-}
-
 /** How the execution of that name ended (or that it is still running); undefined when there is none. */
 export async function describeExecution(
   client: SFNClient,
@@ -56,7 +47,6 @@ export async function describeExecution(
     };
     if (out.error !== undefined) previous.error = out.error;
     if (out.cause !== undefined) previous.cause = out.cause;
-    if (releasesEarly(out.input)) previous.releasedEarly = true;
     return previous;
   } catch (error) {
     if (error instanceof ExecutionDoesNotExist) return undefined;

@@ -102,13 +102,21 @@ export async function sendDeadLetters(
   return letters.filter((_, n) => unsent.has(`l${n}`)).map((letter) => letter.messageId);
 }
 
-/** Deltas onto the FIFO zone queue, one message group per zone; returns the indexes of those not sent. */
-export async function sendDeltas(client: SQSClient, queueUrl: string, deltas: Delta[]): Promise<number[]> {
+/**
+ * Deltas onto the FIFO zone queue, one message group per zone; returns the indexes of those not sent. `salt`
+ * tells a round's carry-over apart from the deltas it came from (deduplicationId).
+ */
+export async function sendDeltas(
+  client: SQSClient,
+  queueUrl: string,
+  deltas: Delta[],
+  salt = '',
+): Promise<number[]> {
   const entries = deltas.map((delta, n) => ({
     Id: `d${n}`,
     MessageBody: JSON.stringify(delta),
     MessageGroupId: delta.hostedZoneId,
-    MessageDeduplicationId: deduplicationId(delta),
+    MessageDeduplicationId: deduplicationId(delta, salt),
   }));
   const unsent = new Set(await sendEntries(client, queueUrl, entries));
   return deltas.flatMap((_, n) => (unsent.has(`d${n}`) ? [n] : []));

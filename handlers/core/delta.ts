@@ -95,12 +95,14 @@ export function packDeltas(
 
 /**
  * The zone queue's deduplication id: the same messages packed again (a batcher retried after a crash) are the
- * same delta, which SQS drops within its five-minute deduplication window.
+ * same delta, which SQS drops within its five-minute deduplication window. A round's carry-over is salted with
+ * the round's execution name, so that it is never taken for the delta it came from, yet a planner retried after a
+ * crash sends the same carry-over again (docs/design.md §4.4).
  */
-export function deduplicationId(delta: Delta): string {
+export function deduplicationId(delta: Delta, salt = ''): string {
   const ids = delta.messages.map((m) => m.messageId).sort();
   return createHash('sha256')
-    .update(JSON.stringify([delta.hostedZoneId, ids]))
+    .update(JSON.stringify(salt === '' ? [delta.hostedZoneId, ids] : [delta.hostedZoneId, ids, salt]))
     .digest('hex');
 }
 

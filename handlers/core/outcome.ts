@@ -10,12 +10,6 @@ export interface PreviousExecution {
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
   error?: string;
   cause?: string;
-  /**
-   * The round left records for the next one (its input's `release.complete` is false), so the execution
-   * released its deltas itself once its ChangeBatches were accepted: while it still runs, it only polls INSYNC
-   * (docs/design.md §4.4, §4.5).
-   */
-  releasedEarly?: boolean;
 }
 
 /** Which records a verdict is about: all of the round's, or these relative names. */

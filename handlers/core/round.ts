@@ -9,7 +9,7 @@ import { isInstanceGone, isRegistration } from './delta';
 import { executionName } from './execution-name';
 import { foldRecord, type GoneList } from './fold';
 import { registryCapacity } from './limits';
-import type { InstanceGone, Message, RecordSet, ZoneRule } from './model';
+import type { InstanceGone, Message, RecordSet, Registration, ZoneRule } from './model';
 import type { Scope, Verdict } from './outcome';
 import { packParts, planRecordWrite, type RecordWrite } from './plan';
 import { delegationsOf, indexZone, nameKey, readRecordState, type ZoneIndex } from './record-state';
@@ -60,7 +60,9 @@ export function retryDelaySeconds(
 export interface RoundPlan {
   deadLetters: DeadLetter[];
   execution?: { name: string; input: WorkflowInput; writes: RecordWrite[] };
-  /** record writes left for the next receive (the input budget) */
+  /** the messages of the records the input budget left out: they go back on the zone queue as new deltas */
+  carryOver: Message[];
+  /** how many records the budget left out */
   deferred: number;
   messages: number;
 }
@@ -79,63 +81,50 @@ export function readsFor(messages: Message[]): { wholeZone: boolean; names: stri
 }
 
 export function planRound(input: RoundInput): RoundPlan {
-  const { zone, now } = input;
   const pending: Pending[] = input.deltas.flatMap((d) =>
     d.messages.map((message) => ({ message, attempt: d.receiveCount - 1 })),
   );
   const deadLetters: DeadLetter[] = [];
-  const kept = excludeExhausted(pending, input.verdicts, input.maxAttempts, zone.suffix, deadLetters);
+  const kept = excludeExhausted(pending, input.verdicts, input.maxAttempts, input.zone.suffix, deadLetters);
+  const writes = planWrites(input, kept, deadLetters);
+  const planned = execution(input, writes);
+  // the records the budget left out are written by a later round, from a delta of their own (§4.4): their
+  // messages are decided there, so none of them is dead-lettered here
+  const carryOver = carriedOver(kept, planned.deferredRecords);
+  const carried = new Set(carryOver.map((m) => m.messageId));
+  return {
+    deadLetters: deadLetters.filter((letter) => !carried.has(letter.messageId)),
+    ...(planned.execution ? { execution: planned.execution } : {}),
+    carryOver,
+    deferred: planned.deferredRecords.size,
+    messages: pending.length,
+  };
+}
+
+/** Every record of the round folded and planned; what cannot be written is dead-lettered on the way. */
+function planWrites(input: RoundInput, kept: Pending[], deadLetters: DeadLetter[]): RecordWrite[] {
+  const { zone, now } = input;
   const index = indexZone(input.rrsets);
   const registrations = kept.map((p) => p.message).filter(isRegistration);
   const goneEvents = kept.map((p) => p.message).filter(isInstanceGone);
   const gone = foldGoneList(zone, index, input.ownerId, goneEvents, now);
   const wholeZone = kept.some((p) => !isRegistration(p.message));
-  const capacity = registryCapacity(zone, input.ownerId);
-  const delegations = delegationsOf(index, zone);
-
   const byRecord = groupBy(registrations, (m) => m.record);
   const names = new Set([...byRecord.keys(), ...(wholeZone ? registeredNames(index, zone) : [])]);
+  const context: RecordContext = {
+    input,
+    index,
+    goneEvents,
+    goneList: gone.list,
+    capacity: registryCapacity(zone, input.ownerId),
+    delegations: delegationsOf(index, zone),
+  };
   const writes: RecordWrite[] = [];
   let dropped = 0;
   for (const name of [...names].sort(compareText)) {
-    const mine = byRecord.get(name) ?? [];
-    const state = readRecordState(name, zone, index, input.ownerId, delegations);
-    if (state.refusal !== undefined) {
-      deadLetters.push(...mine.map((m) => deadLetterOf(m, state.refusal ?? '')));
-      continue;
-    }
-    const folded = foldRecord({
-      zone,
-      entries: state.entries,
-      registrations: mine,
-      goneEvents,
-      goneList: gone.list,
-      registryCapacity: capacity - state.foreign.length,
-      now,
-    });
-    deadLetters.push(...folded.refused.map((r) => deadLetterOf(r.message, r.reason)));
-    const write = planRecordWrite({
-      record: name,
-      relativeName: name.slice(0, -zone.suffix.length - 2),
-      current: state.current,
-      registryName: `${REGISTRY_PREFIX}${name}`,
-      ttl: zone.ttl,
-      types: zone.types,
-      entries: folded.entries,
-      foreign: state.foreign,
-      ownerId: input.ownerId,
-    });
-    if (write === undefined) continue;
-    const refused = 'reason' in write ? write.reason : refusalOf(input.verdicts, name, zone.suffix);
-    if (refused !== undefined) {
-      dropped += 1;
-      const refusedIds = new Set(folded.refused.map((r) => r.message.messageId));
-      deadLetters.push(
-        ...mine.filter((m) => !refusedIds.has(m.messageId)).map((m) => deadLetterOf(m, refused)),
-      );
-      continue;
-    }
-    if (!('reason' in write)) writes.push(write);
+    const planned = planRecord(context, name, byRecord.get(name) ?? [], deadLetters);
+    if (planned === 'dropped') dropped += 1;
+    else if (planned) writes.push(planned);
   }
   // A zone-wide refusal (the zone is gone, access denied, ...) also ends the EC2 events and sweeps that had
   // something left to write; with nothing left to write, they are already in effect.
@@ -145,7 +134,70 @@ export function planRound(input: RoundInput): RoundPlan {
     const zoneWide = kept.filter((p) => !isRegistration(p.message));
     deadLetters.push(...zoneWide.map((p) => deadLetterOf(p.message, zoneRefusal)));
   }
-  return { deadLetters, ...execution(input, writes), messages: pending.length };
+  return writes;
+}
+
+interface RecordContext {
+  input: RoundInput;
+  index: ZoneIndex;
+  goneEvents: InstanceGone[];
+  goneList: GoneList;
+  capacity: number;
+  delegations: ReadonlySet<string>;
+}
+
+/** One record: its write, nothing to write, or 'dropped' (refused, its messages dead-lettered). */
+function planRecord(
+  context: RecordContext,
+  name: string,
+  mine: Registration[],
+  deadLetters: DeadLetter[],
+): RecordWrite | 'dropped' | undefined {
+  const { input } = context;
+  const { zone } = input;
+  const state = readRecordState(name, zone, context.index, input.ownerId, context.delegations);
+  if (state.refusal !== undefined) {
+    deadLetters.push(...mine.map((m) => deadLetterOf(m, state.refusal ?? '')));
+    return undefined;
+  }
+  const folded = foldRecord({
+    zone,
+    entries: state.entries,
+    registrations: mine,
+    goneEvents: context.goneEvents,
+    goneList: context.goneList,
+    registryCapacity: context.capacity - state.foreign.length,
+    now: input.now,
+  });
+  deadLetters.push(...folded.refused.map((r) => deadLetterOf(r.message, r.reason)));
+  const write = planRecordWrite({
+    record: name,
+    relativeName: name.slice(0, -zone.suffix.length - 2),
+    current: state.current,
+    registryName: `${REGISTRY_PREFIX}${name}`,
+    ttl: zone.ttl,
+    types: zone.types,
+    entries: folded.entries,
+    foreign: state.foreign,
+    ownerId: input.ownerId,
+  });
+  if (write === undefined) return undefined;
+  const refused = 'reason' in write ? write.reason : refusalOf(input.verdicts, name, zone.suffix);
+  if (refused === undefined && !('reason' in write)) return write;
+  const refusedIds = new Set(folded.refused.map((r) => r.message.messageId));
+  deadLetters.push(
+    ...mine.filter((m) => !refusedIds.has(m.messageId)).map((m) => deadLetterOf(m, refused ?? '')),
+  );
+  return 'dropped';
+}
+
+/**
+ * The messages a later round must decide: those of the records left out, and (when any record is left out) the
+ * EC2 events and sweeps, which may touch them; applying those twice changes nothing.
+ */
+function carriedOver(kept: Pending[], deferredRecords: ReadonlySet<string>): Message[] {
+  if (deferredRecords.size === 0) return [];
+  return kept.map((p) => p.message).filter((m) => !isRegistration(m) || deferredRecords.has(m.record));
 }
 
 /** Messages that have failed past the bound leave with the reason of their last failure. */
@@ -180,44 +232,45 @@ function covers(scope: Scope, relativeName: string | undefined): boolean {
 
 const relative = (record: string, suffix: string) => record.slice(0, -suffix.length - 2);
 
-function execution(input: RoundInput, writes: RecordWrite[]): Pick<RoundPlan, 'execution' | 'deferred'> {
-  if (writes.length === 0) return { deferred: 0 };
+function execution(
+  input: RoundInput,
+  writes: RecordWrite[],
+): { execution?: RoundPlan['execution']; deferredRecords: Set<string> } {
+  const head = input.deltas[0];
+  if (writes.length === 0 || !head) return { deferredRecords: new Set() };
   const isolated = new Set(
     input.verdicts.flatMap((v) => (v.kind === 'isolate' && 'records' in v.scope ? [...v.scope.records] : [])),
   );
   const alone = writes.filter((w) => isolated.has(w.relativeName));
   const parts = [...packParts(writes.filter((w) => !isolated.has(w.relativeName))), ...alone.map((w) => [w])];
-  const head = input.deltas[0];
-  if (!head) return { deferred: 0 };
-  const messages = input.deltas.reduce((n, d) => n + d.messages.length, 0);
   const handles = input.deltas.map((d, i) => ({ Id: `d${i}`, ReceiptHandle: d.receiptHandle }));
   const later = retryDelaySeconds(input.retryBackoff, head.receiveCount - 1, input.random);
   const budgeted = budgetedInput(
     {
       hostedZoneId: input.zone.hostedZoneId,
       zone: zoneEntry(input.zone),
-      release: {
-        complete: true,
-        delete: handles,
-        now: handles.map((h) => ({ ...h, VisibilityTimeout: 0 })),
-        later: handles.map((h) => ({ ...h, VisibilityTimeout: later })),
-      },
+      release: { delete: handles, later: handles.map((h) => ({ ...h, VisibilityTimeout: later })) },
       summary: {
         round: `receive ${head.receiveCount} of ${input.deltas.length} delta(s) from ${head.messageId}`,
-        messages,
+        messages: input.deltas.reduce((n, d) => n + d.messages.length, 0),
+        secondsSentToPlan: Math.max(
+          0,
+          Math.round(
+            (input.now - Math.min(...input.deltas.flatMap((d) => d.messages.map((m) => m.sentAt)))) / 1000,
+          ),
+        ),
       },
     },
     parts.slice(0, MAX_PARTS_PER_ROUND),
   );
-  budgeted.deferred.push(...parts.slice(MAX_PARTS_PER_ROUND).flat());
-  budgeted.input.release.complete = budgeted.deferred.length === 0;
+  const deferred = [...budgeted.deferred, ...parts.slice(MAX_PARTS_PER_ROUND).flat()];
   return {
     execution: {
       name: executionName(input.zone.hostedZoneId, head.messageId, head.receiveCount),
       input: budgeted.input,
       writes: budgeted.writes,
     },
-    deferred: budgeted.deferred.length,
+    deferredRecords: new Set(deferred.map((w) => w.record)),
   };
 }
 

@@ -17,12 +17,8 @@ export interface WorkflowPart {
 }
 
 export interface Release {
-  /** false when the round left records for the next one (the input budget): release instead of delete */
-  complete: boolean;
-  /** DeleteMessageBatch entries: the round is written */
+  /** DeleteMessageBatch entries: the round is written (records it left out are on the queue in a new delta) */
   delete: { Id: string; ReceiptHandle: string }[];
-  /** ChangeMessageVisibilityBatch entries, visible at once: the next round takes the records left */
-  now: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[];
   /** ChangeMessageVisibilityBatch entries after a failure: back after a jittered, growing delay */
   later: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[];
 }
@@ -37,6 +33,8 @@ export interface WorkflowInput {
   summary: {
     round: string;
     messages: number;
+    /** the oldest message's age when the round was planned, whole seconds (the workflow adds its INSYNC wait) */
+    secondsSentToPlan: number;
     records: { record: string; added: string[]; removed: string[] }[];
   };
 }

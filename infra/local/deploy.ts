@@ -18,6 +18,7 @@ import {
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateHostedZoneCommand,
   ListHostedZonesByNameCommand,
@@ -25,7 +26,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadStageConfig } from '../stage-config';
-import { localClientConfig } from './connection';
+import { localClientConfig, localEndpoint } from './connection';
 
 const root = join(__dirname, '..', '..');
 /** Where a stage's deployment is described for the local pipeline, the tests and the benchmark. */
@@ -222,6 +223,21 @@ async function waitForStack(cfn: CloudFormationClient, stackName: string): Promi
   throw new Error(`stack ${stackName} did not finish within 300 s`);
 }
 
+/**
+ * The template goes through S3, as `osls deploy` sends it on AWS: CloudFormation takes at most 51,200 bytes in
+ * the request itself, and the packaged template (the workflow's definition, alarms, one allowlist entry and IAM
+ * statement per zone) is larger.
+ */
+async function uploadTemplate(stackName: string, body: string): Promise<string> {
+  const s3 = new S3Client({ ...localClientConfig, forcePathStyle: true });
+  const bucket = `${stackName}-deployment`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: unknown) => {
+    if (!/BucketAlready(Exists|OwnedByYou)/.test(String((error as Error).name))) throw error;
+  });
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'template.json', Body: body }));
+  return `${localEndpoint}/${bucket}/template.json`;
+}
+
 async function createOrUpdate(cfn: CloudFormationClient, stackName: string, body: string): Promise<Stack> {
   const exists = await cfn.send(new DescribeStacksCommand({ StackName: stackName })).then(
     (out) => (out.Stacks ?? []).some((s) => s.StackStatus !== 'DELETE_COMPLETE'),
@@ -229,7 +245,7 @@ async function createOrUpdate(cfn: CloudFormationClient, stackName: string, body
   );
   const params = {
     StackName: stackName,
-    TemplateBody: body,
+    TemplateURL: await uploadTemplate(stackName, body),
     Capabilities: ['CAPABILITY_IAM' as const, 'CAPABILITY_NAMED_IAM' as const],
   };
   if (!exists) {

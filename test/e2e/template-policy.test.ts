@@ -160,6 +160,7 @@ describe('the packaged template', () => {
         'sqs:GetQueueAttributes !GetAtt ZoneQueue.Arn',
         'sqs:ChangeMessageVisibility !GetAtt ZoneQueue.Arn',
         'sqs:SendMessage !GetAtt DeadLetterQueue.Arn',
+        'sqs:SendMessage !GetAtt ZoneQueue.Arn',
         ...stageZones.map(
           (zone) => `route53:ListResourceRecordSets arn:aws:route53:::hostedzone/${zone.hostedZoneId}`,
         ),
@@ -181,6 +182,7 @@ describe('the packaged template', () => {
         ...stageZones.map((zone) => `ssm:GetParameter ${prefix}/${zone.hostedZoneId}`),
         'sqs:DeleteMessage !GetAtt ZoneQueue.Arn',
         'sqs:ChangeMessageVisibility !GetAtt ZoneQueue.Arn',
+        'cloudwatch:PutMetricData *',
       ].sort(),
     );
   });
@@ -237,15 +239,22 @@ describe('the packaged template', () => {
     ]);
   });
 
-  test('only the batcher may send to the zone queue, whose deltas skip validation', () => {
+  test('only the batcher and the planner may send to the zone queue, whose deltas skip validation', () => {
     expect(statementsOfPolicy('ZoneQueuePolicy')).toEqual([
       {
-        Sid: 'OnlyTheBatcher',
+        Sid: 'OnlyTheBatcherAndThePlanner',
         Effect: 'Deny',
         Principal: '*',
         Action: 'sqs:SendMessage',
         Resource: { 'Fn::GetAtt': ['ZoneQueue', 'Arn'] },
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['BatcherRole', 'Arn'] } } },
+        Condition: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': [
+              { 'Fn::GetAtt': ['BatcherRole', 'Arn'] },
+              { 'Fn::GetAtt': ['PlannerRole', 'Arn'] },
+            ],
+          },
+        },
       },
     ]);
   });

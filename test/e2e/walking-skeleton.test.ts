@@ -112,10 +112,11 @@ test('an execution started directly on the deployed state machine with a name ou
     hostedZoneId: zoneId,
     zone: zoneEntry(zone),
     parts: [{ records: [{ name: `web-${run}`, slots: [[], [create as never], [], [], [], []] }] }],
-    release: { complete: true, delete: [], now: [], later: [] },
+    release: { delete: [], later: [] },
     summary: {
       round: 'hostile',
       messages: 1,
+      secondsSentToPlan: 0,
       records: [{ record: name, added: ['54.210.7.33'], removed: [] }],
     },
   };

@@ -137,7 +137,6 @@ describe('a round of 24 records over three ChangeBatches', () => {
       })),
       polls: 1,
       secondsWaited: 1,
-      complete: true,
     });
     expect(new Set(output.changeIds).size).toBe(3);
   });
@@ -194,38 +193,39 @@ describe('a round the input budget cuts short', () => {
     first = { round, execution, deltas: await deltaStates(fixture, round) };
   });
 
-  it('writes the parts it carries and makes its deltas visible at once, for the next round', async () => {
+  it('writes the parts it carries and deletes its deltas: the records it leaves out travel in a carry-over', async () => {
     const { round, execution, deltas } = first;
     const carried = names(15);
 
-    expect(round.input.release.complete).toBe(false);
     expect(round.plan.deferred).toBe(5);
+    expect(new Set(round.plan.carryOver.map((m) => (m as Registration).record))).toEqual(
+      new Set(
+        names(20)
+          .slice(15)
+          .map((name) => `${name}.${zone.suffix}.`),
+      ),
+    );
     expect(execution.status).toBe('SUCCEEDED');
-    expect(statesEntered(execution.history)).toContain('ReleaseForNextRound');
-    expect(taskCalls(execution.history, 'sqs:deleteMessageBatch')).toEqual([]);
-    expect(taskCalls(execution.history, 'sqs:changeMessageVisibilityBatch')).toEqual([
+    expect(taskCalls(execution.history, 'sqs:deleteMessageBatch')).toEqual([
       {
-        parameters: { QueueUrl: fixture.queueUrl, Entries: round.input.release.now },
+        parameters: { QueueUrl: fixture.queueUrl, Entries: round.input.release.delete },
         output: { Successful: round.deltas.map((_, n) => ({ Id: `d${n}` })), Failed: [] },
       },
     ]);
-    expect(deltas).toEqual(round.deltas.map(() => 'visible'));
+    expect(deltas).toEqual(round.deltas.map(() => 'deleted'));
     expect(await recordsBelow(zone)).toEqual(
       expectedRecords(messages.filter((m) => carried.some((name) => m.record === `${name}.${zone.suffix}.`))),
     );
-    expect((execution.output as { complete: boolean }).complete).toBe(false);
   });
 
-  it('leaves the rest to the next receive of the same deltas, which writes it and deletes them', async () => {
-    // Act: the planner receives the deltas again (receive count 2) and plans what is still to write
-    const round = await planTestRound(fixture, zone, []);
+  it('leaves the rest to the round of its carry-over, which writes it', async () => {
+    // Act: the planner sends the carry-over as deltas of their own; the next round receives and writes them
+    const round = await planTestRound(fixture, zone, first.round.plan.carryOver);
     const execution = await runExecution(fixture, round.input);
 
     // Assert
-    expect(round.deltas.map((d) => [d.messageId, d.receiveCount])).toEqual(
-      first.round.deltas.map((d) => [d.messageId, 2]),
-    );
-    expect(round.input.release.complete).toBe(true);
+    expect(round.deltas.map((d) => d.receiveCount)).toEqual(round.deltas.map(() => 1));
+    expect(round.plan.carryOver).toEqual([]);
     expect(round.input.parts.flatMap((p) => p.records.map((r) => r.name))).toEqual(names(20).slice(15));
     expect(execution.status).toBe('SUCCEEDED');
     expect(await recordsBelow(zone)).toEqual(expectedRecords(messages));

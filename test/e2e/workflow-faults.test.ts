@@ -185,15 +185,6 @@ const faults: FaultCase[] = [
     testCase: 'DeleteQueueMissing',
     messages: oneRecord,
   },
-  {
-    title: 'SQS throttles ReleaseForNextRound past the Retry',
-    testCase: 'ReleaseNowThrottled',
-    messages: oneRecord,
-    // a round the budget cut short releases its deltas `now`; the real one is in workflow-apply.test.ts
-    tamper: (round) => {
-      round.input.release.complete = false;
-    },
-  },
   { title: 'GetChange throttles past the Retry', testCase: 'PollThrottled', messages: oneRecord },
   { title: 'GetChange does not know the change', testCase: 'PollNoSuchChange', messages: oneRecord },
   {
@@ -553,19 +544,6 @@ describe('DeleteDeltas', () => {
       expect(await plannerNext(outcome)).toEqual({ verdicts: [], deadLetters: [], writes: [] });
     },
   );
-});
-
-describe('ReleaseForNextRound', () => {
-  it('throttled past its Retry: the round succeeds, its deltas come back at the visibility timeout', () => {
-    const outcome = played('SQS throttles ReleaseForNextRound past the Retry');
-    const { execution } = outcome;
-
-    writtenButHeld(outcome);
-    expect(taskCalls(execution.history, 'sqs:changeMessageVisibilityBatch').map((c) => c.error)).toEqual(
-      Array(PASSES).fill('Sqs.RequestThrottledException'),
-    );
-    expect(taskCalls(execution.history, 'sqs:deleteMessageBatch')).toEqual([]);
-  });
 });
 
 describe('CheckChangeStatus', () => {

@@ -101,9 +101,17 @@ const arnResource = (arn: string): string | undefined =>
         .join(':')
     : undefined;
 
-function resourceProblem(actions: string[], resource: unknown): string | undefined {
+// CloudWatch's PutMetricData names no resource: a namespace condition is as narrow as it allows.
+const metricsInOneNamespace = (actions: string[], condition: unknown) =>
+  actions.every((a) => a === 'cloudwatch:PutMetricData') &&
+  typeof (condition as { StringEquals?: Record<string, unknown> } | undefined)?.StringEquals?.[
+    'cloudwatch:namespace'
+  ] === 'string';
+
+function resourceProblem(actions: string[], resource: unknown, condition?: unknown): string | undefined {
   const text = render(resource);
   if (text.startsWith('!Ref ') || text.startsWith('!GetAtt ')) return undefined;
+  if (text === '*' && metricsInOneNamespace(actions, condition)) return undefined;
   if (text === '*') return 'Resource "*"';
   const part = arnResource(text);
   if (part === undefined) return `Resource ${text} is not an ARN`;
@@ -158,7 +166,7 @@ export function breadthProblems(policy: PlacedPolicy): string[] {
       problems.push(`${at}: no Resource`);
     }
     for (const resource of asList(statement.Resource)) {
-      const problem = resourceProblem(actions, resource);
+      const problem = resourceProblem(actions, resource, statement.Condition);
       if (problem) problems.push(`${at}: ${problem}`);
     }
   });

@@ -62,11 +62,8 @@ export async function runExecution(world: WorkflowWorld, execution: Execution): 
     });
     return failures;
   }
-  const QueueUrl = world.zoneQueueUrl;
   await world.sqs.send(
-    release.complete
-      ? new DeleteMessageBatchCommand({ QueueUrl, Entries: release.delete })
-      : new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries: release.now }),
+    new DeleteMessageBatchCommand({ QueueUrl: world.zoneQueueUrl, Entries: release.delete }),
   );
   world.sfn.end(execution.name, 'SUCCEEDED');
   return failures;

@@ -168,7 +168,12 @@ describe('planning a zone round', () => {
           expect(fitsOneBatch(measureChanges(part.records.flatMap((r) => slotChanges(r.slots))))).toBe(true);
         }
         const written = applied(zone, rrsets, plan);
-        expect(round(zone, written, [sweepAt(NOW)])).toEqual({ deadLetters: [], deferred: 0, messages: 1 });
+        expect(round(zone, written, [sweepAt(NOW)])).toEqual({
+          deadLetters: [],
+          carryOver: [],
+          deferred: 0,
+          messages: 1,
+        });
         expect(written).toContainEqual(rrset(fqdn('hand'), 'A', ['203.0.113.5']));
       }),
       { numRuns: 300 },

@@ -85,6 +85,7 @@ describe('planRound: the execution', () => {
     const handle = { Id: 'd0', ReceiptHandle: 'h-d-1' };
     expect(plan).toEqual({
       deadLetters: [],
+      carryOver: [],
       deferred: 0,
       messages: 2,
       execution: {
@@ -111,14 +112,13 @@ describe('planRound: the execution', () => {
             },
           ],
           release: {
-            complete: true,
             delete: [handle],
-            now: [{ ...handle, VisibilityTimeout: 0 }],
             later: [{ ...handle, VisibilityTimeout: 1 }],
           },
           summary: {
             round: 'receive 1 of 1 delta(s) from d-1',
             messages: 2,
+            secondsSentToPlan: (NOW - SENT) / 1000,
             records: [{ record: WEB, added: [m1.ipv4, m1.ipv6, m2.ipv4, m2.ipv6].sort(), removed: [] }],
           },
         },
@@ -136,14 +136,9 @@ describe('planRound: the execution', () => {
 
     expect(plan.execution?.name).toBe('Z1TESTZONE00000000001-d-7-r3');
     expect(plan.execution?.input.release).toEqual({
-      complete: true,
       delete: [
         { Id: 'd0', ReceiptHandle: 'h-d-7' },
         { Id: 'd1', ReceiptHandle: 'h-d-8' },
-      ],
-      now: [
-        { Id: 'd0', ReceiptHandle: 'h-d-7', VisibilityTimeout: 0 },
-        { Id: 'd1', ReceiptHandle: 'h-d-8', VisibilityTimeout: 0 },
       ],
       // full jitter at the third receive: ceil(0.5 * min(60, 2 * 2^2)) = 4 seconds
       later: [
@@ -159,6 +154,7 @@ describe('planRound: the execution', () => {
 
     expect(round({ rrsets, messages: [registerOf(m1, 'web', SENT)] })).toEqual({
       deadLetters: [],
+      carryOver: [],
       deferred: 0,
       messages: 1,
     });
@@ -292,7 +288,7 @@ describe('planRound: EC2 events, sweeps and the gone list', () => {
 
     const plan = round({ rrsets, messages: [registerOf(m1, 'web', SENT - 5, { messageId: 'late' })] });
 
-    expect(plan).toEqual({ deadLetters: [], deferred: 0, messages: 1 });
+    expect(plan).toEqual({ deadLetters: [], carryOver: [], deferred: 0, messages: 1 });
   });
 
   it('sweeps every registered record of the zone, not the gone list’s own registry', () => {
@@ -391,7 +387,7 @@ describe('planRound: verdicts of the previous execution', () => {
 });
 
 describe('planRound: the round’s budget', () => {
-  it(`carries at most ${MAX_PARTS_PER_ROUND} parts and releases the deltas for the next round`, () => {
+  it(`carries at most ${MAX_PARTS_PER_ROUND} parts and carries the rest over to a delta of its own`, () => {
     const labels = Array.from(
       { length: MAX_PARTS_PER_ROUND + 2 },
       (_, i) => `r${String(i).padStart(2, '0')}`,
@@ -401,8 +397,11 @@ describe('planRound: the round’s budget', () => {
     const plan = round({ messages: labels.map((label) => registerOf(m1, label, SENT)), verdicts });
 
     expect(partNames(plan)).toEqual(labels.slice(0, MAX_PARTS_PER_ROUND).map((l) => [l]));
-    expect(plan.execution?.input.release.complete).toBe(false);
     expect(plan.deferred).toBe(2);
+    expect(plan.carryOver.map((m) => (m.kind === 'register' ? m.record : m.kind))).toEqual(
+      labels.slice(MAX_PARTS_PER_ROUND).map((l) => `${l}.${dynZone.suffix}.`),
+    );
+    expect(plan.execution?.input.release.delete).toHaveLength(1);
   });
 
   it('stops adding parts at the size budget, before MAX_PARTS_PER_ROUND', () => {
@@ -417,8 +416,10 @@ describe('planRound: the round’s budget', () => {
     const parts = plan.execution?.input.parts.length ?? 0;
     expect(parts).toBeGreaterThan(0);
     expect(parts).toBeLessThan(MAX_PARTS_PER_ROUND);
-    expect(plan.execution?.input.release.complete).toBe(false);
     expect((plan.execution?.writes.length ?? 0) + plan.deferred).toBe(60);
+    const carried = new Set(plan.carryOver.map((m) => m.messageId));
+    expect(carried.size).toBe(plan.deferred * machines.length);
+    expect(plan.deadLetters.filter((l) => carried.has(l.messageId))).toEqual([]);
   });
 });
 

@@ -92,13 +92,13 @@ describe('the packaged workflow definition', () => {
     );
   });
 
-  it('calls no Lambda function, only aws-sdk integrations of SSM, Route 53 and SQS', () => {
+  it('calls no Lambda function, only aws-sdk integrations of SSM, Route 53, SQS and CloudWatch', () => {
     expect(tasks.map(([name, state]) => [name, state.Resource])).toEqual([
       ['LoadZoneAllowlist', 'arn:aws:states:::aws-sdk:ssm:getParameter'],
       ['ApplyPart', 'arn:aws:states:::aws-sdk:route53:changeResourceRecordSets'],
       ['DeleteDeltas', 'arn:aws:states:::aws-sdk:sqs:deleteMessageBatch'],
-      ['ReleaseForNextRound', 'arn:aws:states:::aws-sdk:sqs:changeMessageVisibilityBatch'],
       ['CheckChangeStatus', 'arn:aws:states:::aws-sdk:route53:getChange'],
+      ['PublishMetrics', 'arn:aws:states:::aws-sdk:cloudwatch:putMetricData'],
       ['ReleaseZone', 'arn:aws:states:::aws-sdk:sqs:changeMessageVisibilityBatch'],
     ]);
     expect(JSON.stringify(definition)).not.toMatch(/lambda/i);
@@ -144,8 +144,8 @@ describe('the packaged workflow definition', () => {
       ['LoadZoneAllowlist', [shape(ssm)]],
       ['ApplyPart', [shape(route53)]],
       ['DeleteDeltas', [shape(sqs)]],
-      ['ReleaseForNextRound', [shape(sqs)]],
       ['CheckChangeStatus', [shape(route53)]],
+      ['PublishMetrics', [shape(['CloudWatch.CloudWatchException'])]],
       ['ReleaseZone', [shape(sqs)]],
     ]);
   });
@@ -162,8 +162,8 @@ describe('the packaged workflow definition', () => {
       ['ValidateRecords', ['States.ALL'], 'MalformedInput'],
       ['ApplyPart', ['States.ALL'], 'PartFailed'],
       ['DeleteDeltas', ['States.ALL'], 'PrepareInsyncWait'],
-      ['ReleaseForNextRound', ['States.ALL'], 'PrepareInsyncWait'],
       ['CheckChangeStatus', ['States.ALL'], 'NotInSync'],
+      ['PublishMetrics', ['States.ALL'], 'ChangeInsync'],
       ['ReleaseZone', ['States.ALL'], 'Failed'],
     ]);
   });
@@ -227,8 +227,8 @@ describe('the state names', () => {
   it('read as a sentence along a round that writes', () => {
     expect(sentence(walk(definition.StartAt, definition.States))).toBe(
       'load zone allowlist, inspect input, check zone, validate records (check record), check records, ' +
-        'apply parts (apply part), check applied, finish round, delete deltas, prepare insync wait, ' +
-        'wait for insync, check change status, count poll, is change insync, summarize change, change insync',
+        'apply parts (apply part), check applied, delete deltas, prepare insync wait, ' +
+        'wait for insync, check change status, count poll, is change insync, summarize change, publish metrics, change insync',
     );
   });
 

@@ -16,12 +16,10 @@ const base = {
   hostedZoneId: dynZone.hostedZoneId,
   zone: zoneEntry(dynZone),
   release: {
-    complete: true,
     delete: handles,
-    now: handles.map((h) => ({ ...h, VisibilityTimeout: 0 })),
     later: handles.map((h) => ({ ...h, VisibilityTimeout: 7 })),
   },
-  summary: { round: 'receive 1 of 1 delta(s) from d-0', messages: 3 },
+  summary: { round: 'receive 1 of 1 delta(s) from d-0', messages: 3, secondsSentToPlan: 12 },
 };
 
 /** A record of `machines` new machines, written from nothing. */
