@@ -64,10 +64,14 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--endpoint-url <url>', 'send every AWS call to this endpoint (LocalStack)')
     .option('--stage <stage>', 'the stack is r53dyn-<stage>', io.env.R53DYN_STAGE ?? 'dev')
     .option('--json', 'print JSON instead of tables')
-    .showHelpAfterError('(r53dyn --help lists the commands)')
     .addHelpText('after', EXIT_HELP)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      // one line, like every other error: `r53dyn: <what>; r53dyn --help`
+      outputError: (s, write) => write(`r53dyn: ${s.replace(/^error: /, '').trim()} (see r53dyn --help)`),
+    });
 
   const act =
     <A extends unknown[]>(body: (options: GlobalOptions, ...args: A) => Promise<ExitCode>) =>
