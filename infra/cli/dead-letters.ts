@@ -353,10 +353,14 @@ export function deadLetterTable(groups: ReasonGroup[]): string {
   return out.join('\n').trimEnd();
 }
 
+/** The sender a copy keeps; `(unverified)` when the dead letter was not written by the stack's roles. */
 export function senderText(row: DeadLetterRow): string {
   const sender = row.sender ?? '?';
-  return row.senderKept ? sender : `${sender} (claimed ${row.claimedSender ?? 'none'}: not kept)`;
+  return row.senderKept ? sender : `${sender} (unverified)`;
 }
+
+export const UNVERIFIED_NOTE =
+  "unverified: the dead letter was not written by one of the stack's roles (SenderId), so the sender it claims is not kept; redrive sends it as from its writer";
 
 const indentLines = (text: string, spaces: number) =>
   text

@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { REASON_CODES } from '../../handlers/core/contract';
 import { connect, type GlobalOptions, loadStack, loadZoneRules } from './context';
-import { APPROXIMATE_NOTE, deadLetterTable } from './dead-letters';
+import { APPROXIMATE_NOTE, deadLetterTable, UNVERIFIED_NOTE } from './dead-letters';
 import { EXIT, type ExitCode, explain } from './errors';
 import { executionsCommand, executionsTable } from './executions';
 import { count } from './format';
@@ -56,6 +56,15 @@ function sentAt(text: string): number {
   return value;
 }
 
+/** What each command's registration needs: how to run an action, and how to print its result. */
+interface Kit {
+  io: Io;
+  act: <A extends unknown[]>(
+    body: (options: GlobalOptions, ...args: A) => Promise<ExitCode>,
+  ) => (...args: A) => Promise<void>;
+  emit: (options: GlobalOptions, data: unknown, text: string) => void;
+}
+
 export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   const program = new Command('r53dyn')
     .description('Inspect and repair an r53dyn stack: records, dead letters, executions.')
@@ -69,98 +78,102 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
-      // one line, like every other error: `r53dyn: <what>; r53dyn --help`
+      // one line, like every other error
       outputError: (s, write) => write(`r53dyn: ${s.replace(/^error: /, '').trim()} (see r53dyn --help)`),
     });
+  const kit: Kit = {
+    io,
+    act:
+      (body) =>
+      async (...args) => {
+        const options = (args[args.length - 1] as Command).optsWithGlobals<GlobalOptions>();
+        try {
+          done(await body(options, ...args));
+        } catch (error) {
+          const problem = explain(error, options.profile);
+          io.err(`r53dyn: ${problem.message}`);
+          done(problem.exitCode);
+        }
+      },
+    emit: (options, data, text) => io.out(options.json ? JSON.stringify(data, null, 2) : text),
+  };
+  for (const add of [addStatus, addDlq, addRedrive, addPlan, addExecutions]) add(program, kit);
+  return program;
+}
 
-  const act =
-    <A extends unknown[]>(body: (options: GlobalOptions, ...args: A) => Promise<ExitCode>) =>
-    async (...args: A) => {
-      const command = args[args.length - 1] as Command;
-      const options = command.optsWithGlobals<GlobalOptions>();
-      try {
-        done(await body(options, ...args));
-      } catch (error) {
-        const problem = explain(error, options.profile);
-        io.err(`r53dyn: ${problem.message}`);
-        done(problem.exitCode);
-      }
-    };
-  const emit = (options: GlobalOptions, data: unknown, text: string) =>
-    io.out(options.json ? JSON.stringify(data, null, 2) : text);
+async function stackOf(options: GlobalOptions) {
+  const aws = await connect(options);
+  return { aws, stack: await loadStack(aws, options.stage) };
+}
 
+function addStatus(program: Command, { io, act, emit }: Kit): void {
   program
     .command('status')
     .description(
       "each managed record's values, owners, leases and tombstones, the zones' gone lists, and its last change",
     )
     .argument('[name]', 'only this record')
-    .option(
-      '--look-back <n>',
-      'how many of the latest SUCCEEDED executions to search for last changes',
-      positiveInt,
-      100,
-    )
+    .option('--look-back <n>', 'how many of the latest SUCCEEDED executions to search', positiveInt, 100)
     .action(
       act(async (options, name: string | undefined, local: { lookBack: number }) => {
-        const aws = await connect(options);
-        const stack = await loadStack(aws, options.stage);
-        const report = await statusReport(aws, stack, {
-          lookBack: local.lookBack,
-          now: io.now(),
-          ...(name ? { name } : {}),
-        });
+        const { aws, stack } = await stackOf(options);
+        const only = name === undefined ? {} : { name };
+        const report = await statusReport(aws, stack, { lookBack: local.lookBack, now: io.now(), ...only });
         emit(options, report, statusText(report));
         return EXIT.ok;
       }),
     );
+}
 
+function addDlq(program: Command, { io, act, emit }: Kit): void {
   program
     .command('dlq')
     .description('dead letters grouped by reason code, with sender, record and age (approximate)')
     .addHelpText(
       'after',
-      `\nThe listing is ${APPROXIMATE_NOTE}. Messages without r53dyn-reason were moved by SQS after\nmaxReceiveCount receives: shown as receive-limit.`,
+      `\nThe listing is ${APPROXIMATE_NOTE}.\nMessages without r53dyn-reason were moved by SQS after maxReceiveCount receives: shown as receive-limit.\nThe zone queue's FIFO dead-letter queue shows at most ten deltas per zone at a time.`,
     )
     .addOption(reasonOption())
     .option('--limit <n>', 'read at most this many dead letters', positiveInt, 1000)
     .action(
       act(async (options, local: { reason?: string; limit: number }) => {
-        const aws = await connect(options);
-        const stack = await loadStack(aws, options.stage);
+        const { aws, stack } = await stackOf(options);
         const report = await deadLetterReport(aws, stack, { ...local, now: io.now() });
         const queues = report.queues
           .map((q) => `${q.queue}: about ${q.approximateVisible} visible, ${q.approximateInFlight} in flight`)
           .join('; ');
-        emit(
-          options,
-          report,
-          `${deadLetterTable(report.groups)}\n\n${queues}; ${count(report.seen, 'message')} read\n(${report.approximate})`,
-        );
+        const unverified = report.groups.some((g) => g.messages.some((m) => !m.senderKept));
+        const lines = [
+          deadLetterTable(report.groups),
+          '',
+          `${queues}; ${count(report.seen, 'message')} read`,
+        ];
+        lines.push(`(${report.approximate})`, ...(unverified ? [`(${UNVERIFIED_NOTE})`] : []));
+        emit(options, report, lines.join('\n'));
         return EXIT.ok;
       }),
     );
+}
 
+const REDRIVE_HELP = `
+Deregistrations always go back; registrations sent more than an hour ago (the tombstone horizon) do not: the
+machine's next heartbeat restores them. Each copy is sent before its dead letter is deleted, so an interrupted
+redrive leaves duplicates (which share r53dyn-message-id and fold away), never a loss. Runs as the stack's
+redrive role (RedriveRoleArn). The listing is approximate: SQS has no peek.`;
+
+function addRedrive(program: Command, { io, act, emit }: Kit): void {
   program
     .command('redrive')
     .description(
-      "send dead letters back to the registrations queue as the stack's redrive role, once their cause is fixed; without --yes, only say what would go",
+      'send dead letters back to the registrations queue once their cause is fixed; without --yes, only say what would go',
     )
     .addOption(reasonOption())
     .option('--id <id...>', 'only these messages (r53dyn-message-id or SQS message id)')
     .option('--yes', 'really send them back')
-    .addHelpText(
-      'after',
-      `
-Deregistrations always go back; registrations sent more than an hour ago (the tombstone horizon) do not: the
-machine's next heartbeat restores them. Each copy is sent before its dead letter is deleted, so an interrupted
-redrive leaves duplicates (which share r53dyn-message-id and fold away), never a loss. The listing is
-approximate: SQS has no peek.`,
-    )
+    .addHelpText('after', REDRIVE_HELP)
     .action(
       act(async (options, local: { reason?: string; id?: string[]; yes?: boolean }) => {
-        const aws = await connect(options);
-        const stack = await loadStack(aws, options.stage);
+        const { aws, stack } = await stackOf(options);
         const crash = io.env.R53DYN_CLI_CRASH_AFTER_SENDS;
         const report = await redrive(aws, stack, {
           yes: local.yes === true,
@@ -174,7 +187,9 @@ approximate: SQS has no peek.`,
         return report.interrupted ? EXIT.failed : EXIT.ok;
       }),
     );
+}
 
+function addPlan(program: Command, { io, act, emit }: Kit): void {
   program
     .command('plan')
     .description('dry run: what this message would change in the zone as it is now, through the real core')
@@ -184,8 +199,7 @@ approximate: SQS has no peek.`,
     .action(
       act(async (options, file: string, local: { sentAt?: number }) => {
         const body = readMessageFile(file);
-        const aws = await connect(options);
-        const stack = await loadStack(aws, options.stage);
+        const { aws, stack } = await stackOf(options);
         const zones = await loadZoneRules(aws, stack);
         const now = io.now();
         const report = await planMessage(aws, stack, zones, { file, body, sentAt: local.sentAt ?? now, now });
@@ -193,7 +207,9 @@ approximate: SQS has no peek.`,
         return report.deadLetter === undefined ? EXIT.ok : EXIT.failed;
       }),
     );
+}
 
+function addExecutions(program: Command, { act, emit }: Kit): void {
   program
     .command('executions')
     .description('recent workflow executions, newest first, with their one-line outcome')
@@ -201,18 +217,14 @@ approximate: SQS has no peek.`,
     .option('--limit <n>', 'at most this many', positiveInt, 20)
     .action(
       act(async (options, local: { failed?: boolean; limit: number }) => {
-        const aws = await connect(options);
-        const stack = await loadStack(aws, options.stage);
+        const { aws, stack } = await stackOf(options);
         const failed = local.failed === true;
-        const executions = await executionsCommand(aws.sfn, stack.outputs.StateMachineArn, {
-          failed,
-          limit: local.limit,
-        });
+        const arn = stack.outputs.StateMachineArn;
+        const executions = await executionsCommand(aws.sfn, arn, { failed, limit: local.limit });
         emit(options, executions, executionsTable(executions, failed));
         return EXIT.ok;
       }),
     );
-  return program;
 }
 
 /** Runs one command line; resolves with its exit code. */

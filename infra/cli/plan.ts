@@ -11,7 +11,13 @@ import { staleReason } from '../../handlers/core/record-state';
 import { planRound, readsFor } from '../../handlers/core/round';
 import type { Aws, Stack } from './context';
 import { usageError } from './errors';
-import { bare, clock } from './format';
+import { bare, clock, table } from './format';
+
+const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
 
 export interface PlanReport {
   file: string;
@@ -114,7 +120,15 @@ export function planText(report: PlanReport): string {
     out.push(`${bare(record.record)}: ${changes.join(' ') || 'registry only'}`);
   }
   for (const batch of report.changeBatches) {
-    out.push(`ChangeBatch (hosted zone ${report.hostedZoneId}):`, JSON.stringify(batch, null, 2));
+    out.push(
+      `ChangeBatch for hosted zone ${report.hostedZoneId} (${batch.Comment}; --json prints it whole):`,
+    );
+    const rows = batch.Changes.map((c) => {
+      const set = c.ResourceRecordSet;
+      const values = (set.ResourceRecords ?? []).map((r) => r.Value).join(' ');
+      return [c.Action, set.Type, set.Name, String(set.TTL ?? ''), values];
+    });
+    out.push(indent(table(['ACTION', 'TYPE', 'NAME', 'TTL', 'VALUES'], rows)));
   }
   out.push(`(${report.note})`);
   return out.join('\n');

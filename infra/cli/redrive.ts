@@ -229,7 +229,7 @@ export function redriveText(report: RedriveReport): string {
           [m.action, m.record === undefined ? undefined : bare(m.record)].filter(Boolean).join(' '),
           m.senderKept
             ? 'kept'
-            : `not kept: the dead letter was written by ${m.writtenBy}, not the stack's roles`,
+            : `unverified: the dead letter was written by ${m.writtenBy}, not a stack role`,
         ]),
       ),
     );
