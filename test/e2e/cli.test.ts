@@ -145,15 +145,25 @@ beforeAll(async () => {
   zoneDlqUrl = deployed.deployment.outputs.ZoneDeadLetterQueueUrl ?? '';
   await purgeAll();
 
-  // three machines on web, one on a leased name
+  await bootFleet();
+  firstRound = await settleAndStop();
+  await leaveAndRefuse();
+  secondRound = await settleAndStop();
+  await deadLettersOfSqs();
+});
+
+/** Three machines on web, one on a leased name. */
+async function bootFleet(): Promise<void> {
   sentWindow.from = Date.now();
   await send(register(web, stays, '54.210.1.1'));
   await send(register(web, leaves, '54.210.1.2'));
   await send(register(web, terminated, '54.210.1.3'));
   await send(register(app, leased, '54.210.2.1'));
   sentWindow.to = Date.now();
-  firstRound = await settleAndStop();
-  // one deregisters, one is terminated (EC2 event: a tombstone and a gone-list entry)
+}
+
+/** One machine deregisters, one is terminated (a tombstone and a gone-list entry); bad messages are refused. */
+async function leaveAndRefuse(): Promise<void> {
   await send({ v: 1, action: 'deregister', record: web, instanceId: leaves });
   await send(ec2Terminated(terminated), deployed.eventsQueueUrl);
   // dead letters of the batcher and the planner
@@ -182,8 +192,10 @@ beforeAll(async () => {
   sent.stale = await send(register(web, instance(), '54.210.5.1'), deployed.queueUrl, {
     [ATTRIBUTES.sentAt]: String(Date.now() - 2 * TOMBSTONE_MS),
   });
-  secondRound = await settleAndStop();
-  // SQS's own dead letters: a registration and a zone-queue delta received past maxReceiveCount
+}
+
+/** SQS's own dead letters: a registration and a zone-queue delta received past maxReceiveCount. */
+async function deadLettersOfSqs(): Promise<void> {
   sent.receiveLimit = await send({ v: 1, action: 'deregister', record: web, instanceId: instance() });
   await receiveUntilMoved(deployed.queueUrl);
   sent.deltaDeregister = `delta-${run}-1`;
@@ -217,7 +229,7 @@ beforeAll(async () => {
     },
   ]);
   await receiveUntilMoved(deployed.zoneQueueUrl);
-});
+}
 
 afterAll(async () => {
   await deployed.pipeline.stop();
