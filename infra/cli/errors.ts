@@ -48,6 +48,10 @@ export function explain(error: unknown, profile: string | undefined): CliError {
   ) {
     return new CliError(`no AWS credentials (${which}): ${message}; pass --profile or set AWS_PROFILE`);
   }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code)) {
+    return new CliError(`cannot reach AWS: ${message} (check --endpoint-url and --region)`);
+  }
   if (EXPIRED.includes(name))
     return new CliError(`the AWS credentials of ${which} have expired: log in again`);
   if (CREDENTIAL_REFUSALS.includes(name)) {
