@@ -39,6 +39,11 @@ export const functionNames = (service: string, stage: string) => ({
 export const zoneArn = (zone: ZoneRule) => `arn:aws:route53:::hostedzone/${zone.hostedZoneId}`;
 export const allowlistParameterPrefix = (service: string, stage: string) => `/${service}/${stage}/zones`;
 export const zoneParameterValue = (zone: ZoneRule) => JSON.stringify(zoneEntry(zone));
+/**
+ * Where each zone's whole rule (docs/design.md §6: lease, private addresses, types) is kept for operators and the
+ * r53dyn CLI; the workflow reads the entry under allowlistParameterPrefix, never this one.
+ */
+export const zoneRuleParameterPrefix = (service: string, stage: string) => `/${service}/${stage}/zone-rules`;
 
 /** What the workflow definition is built from at package time (docs/design.md §8). */
 export const workflowValues = (config: StageConfig, service: string): WorkflowValues => ({
@@ -398,18 +403,29 @@ function identities(config: StageConfig, service: string): Record<string, Json> 
 
 export function buildResources(config: StageConfig, service: string): { Resources: Json; Outputs: Json } {
   const prefix = allowlistParameterPrefix(service, config.stage);
+  const rulePrefix = zoneRuleParameterPrefix(service, config.stage);
+  const parameter = (name: string, value: string, description: string) => ({
+    Type: 'AWS::SSM::Parameter',
+    Properties: { Name: name, Type: 'String', Value: value, Description: description },
+  });
   const parameters = Object.fromEntries(
-    config.allowlist.zones.map((zone) => [
-      `ZoneAllowlist${zone.hostedZoneId}`,
-      {
-        Type: 'AWS::SSM::Parameter',
-        Properties: {
-          Name: `${prefix}/${zone.hostedZoneId}`,
-          Type: 'String',
-          Value: zoneParameterValue(zone),
-          Description: `r53dyn ${config.stage}: what a record in ${zone.suffix} may be`,
-        },
-      },
+    config.allowlist.zones.flatMap((zone) => [
+      [
+        `ZoneAllowlist${zone.hostedZoneId}`,
+        parameter(
+          `${prefix}/${zone.hostedZoneId}`,
+          zoneParameterValue(zone),
+          `r53dyn ${config.stage}: what a record in ${zone.suffix} may be`,
+        ),
+      ],
+      [
+        `ZoneRule${zone.hostedZoneId}`,
+        parameter(
+          `${rulePrefix}/${zone.hostedZoneId}`,
+          JSON.stringify(zone),
+          `r53dyn ${config.stage}: the allowlist rule of ${zone.suffix}, for operators`,
+        ),
+      ],
     ]),
   );
   return {
@@ -421,11 +437,11 @@ export function buildResources(config: StageConfig, service: string): { Resource
       ...identities(config, service),
       ...observability(config, `${service}-${config.stage}`),
     },
-    Outputs: outputs(config, prefix),
+    Outputs: outputs(config, prefix, rulePrefix),
   };
 }
 
-function outputs(config: StageConfig, prefix: string): Json {
+function outputs(config: StageConfig, prefix: string, rulePrefix: string): Json {
   const value = (v: Json) => ({ Value: v });
   return {
     RegistrationsQueueUrl: value(ref(logicalIds.queue)),
@@ -438,7 +454,11 @@ function outputs(config: StageConfig, prefix: string): Json {
     ...(config.instanceRole.create ? { InstanceProfileArn: value(arnOf(logicalIds.instanceProfile)) } : {}),
     RedriveRoleArn: value(arnOf(logicalIds.redriveRole)),
     RedriveRoleId: value(getAtt(logicalIds.redriveRole, 'RoleId')),
+    // the roles that write dead letters: a dead letter is believed to be the stack's own when one of them sent it
+    BatcherRoleId: value(getAtt(logicalIds.batcherRole, 'RoleId')),
+    PlannerRoleId: value(getAtt(logicalIds.plannerRole, 'RoleId')),
     AllowlistParameterPrefix: value(prefix),
+    ZoneRuleParameterPrefix: value(rulePrefix),
     OwnerId: value(config.ownerId),
   };
 }
