@@ -18,12 +18,12 @@ import {
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateHostedZoneCommand,
   ListHostedZonesByNameCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadStageConfig } from '../stage-config';
 import { localClientConfig, localEndpoint } from './connection';

@@ -17,7 +17,6 @@ import {
   registration,
   registrations,
   runExecution,
-  statesEntered,
   TEST_OWNER_ID,
   type TestZone,
   taskCalls,
