@@ -2,13 +2,12 @@
 // On the stack that `npm start` deploys (LocalStack, stage local): <machines> machines over <names> names send
 // their registration at once, then half of them deregister; prints the seconds until every name is exact, the
 // executions and retries it took, and the dead letters. A measurement to read, not a test: nothing is asserted.
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig } from '../../infra/local/connection';
 import { deployLocal } from '../../infra/local/deploy';
 import { localPipeline } from '../../infra/local/pipeline';
 import { body, exactProblems, fleet, type Machine, sendAll } from '../helpers/fleet';
-import { receiveAll } from '../helpers/stack';
+import { listExecutions, receiveAll } from '../helpers/stack';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -18,7 +17,6 @@ async function main(): Promise<void> {
   const k = Number(process.argv[4] ?? 1);
   const deployment = await deployLocal();
   const sqs = new SQSClient(localClientConfig);
-  const sfn = new SFNClient(localClientConfig);
   const stateMachineArn = deployment.outputs.StateMachineArn ?? '';
   const zoneId = deployment.zones['dyn.example.test'] ?? '';
   const queueUrl = deployment.outputs.RegistrationsQueueUrl ?? '';
@@ -27,7 +25,7 @@ async function main(): Promise<void> {
   const all = fleet(prefix, 'dyn.example.test', machines, names);
   const leaving = all.filter((_, i) => i % 2 === 0);
   const staying = all.filter((_, i) => i % 2 === 1);
-  const before = new Set((await listExecutions(sfn, stateMachineArn)).map((e) => e.executionArn));
+  const before = new Set((await listExecutions(stateMachineArn)).map((e) => e.executionArn));
   pipeline.start();
 
   const phase = async (label: string, bodies: string[], live: Machine[], gone: Machine[]) => {
@@ -55,7 +53,7 @@ async function main(): Promise<void> {
     leaving,
   );
   await pipeline.stop();
-  const executions = (await listExecutions(sfn, stateMachineArn)).filter((e) => !before.has(e.executionArn));
+  const executions = (await listExecutions(stateMachineArn)).filter((e) => !before.has(e.executionArn));
   const letters = (await receiveAll(deployment.outputs.DeadLetterQueueUrl ?? '')).filter((m) =>
     m.Body?.includes(prefix),
   );
@@ -63,17 +61,6 @@ async function main(): Promise<void> {
     `executions ${executions.length} (${executions.filter((e) => e.status !== 'SUCCEEDED').length} not SUCCEEDED, ` +
       `${executions.filter((e) => !/-r1$/.test(e.name ?? '')).length} retries), dead letters ${letters.length}`,
   );
-}
-
-async function listExecutions(sfn: SFNClient, stateMachineArn: string) {
-  const all = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
-    all.push(...(out.executions ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
-  return all;
 }
 
 main().catch((error) => {

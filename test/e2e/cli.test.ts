@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageCommand, type Message as SqsMessage } from '@aws-sdk/client-sqs';
 import { sendDeltas } from '../../handlers/adapters/sqs';
@@ -17,11 +16,13 @@ import { release } from '../../infra/cli/queues';
 import type { RedriveReport } from '../../infra/cli/redrive';
 import type { StatusReport } from '../../infra/cli/status';
 import { type CliRun, jsonOf, runCli } from '../helpers/cli';
-import { endpoint, route53, sfn, sqs } from '../helpers/localstack';
+import { endpoint, sfn, sqs } from '../helpers/localstack';
 import {
+  changeByHand,
   type DeployedStack,
   deployedStack,
   type Execution,
+  type HandRecord,
   purge,
   receiveAll,
   recordValues,
@@ -32,6 +33,8 @@ const run = Date.now().toString(36);
 const web = `web-${run}.dyn.example.test`;
 const app = `app-${run}.leased.example.test`;
 const hand = `hand-${run}.dyn.example.test`;
+/** The A record a person made by hand at `hand`: r53dyn must leave it alone. */
+const handRecord: HandRecord = { name: `${hand}.`, type: 'A', values: ['192.0.2.10'] };
 const outside = `x-${run}.evil.example.test`;
 // instance ids are new on every run: a zone's gone list remembers instances for an hour (docs/design.md §3.4)
 const instance = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
@@ -167,24 +170,7 @@ async function leaveAndRefuse(): Promise<void> {
   await send({ v: 1, action: 'deregister', record: web, instanceId: leaves });
   await send(ec2Terminated(terminated), deployed.eventsQueueUrl);
   // dead letters of the batcher and the planner
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: `${hand}.`,
-              Type: 'A',
-              TTL: 60,
-              ResourceRecords: [{ Value: '192.0.2.10' }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  await changeByHand(zoneId, [handRecord]);
   sent.notAllowed = await send(register(outside, instance(), '54.210.3.1'));
   sent.notJson = await send('{"v":1,"action":');
   sent.private = await send(register(web, instance(), '10.1.2.3'));
@@ -597,24 +583,7 @@ describe('redrive', () => {
 
   test('once the cause is fixed, sends a dead letter back with its envelope, and the pipeline applies it', async () => {
     // Arrange: the hand-made record goes, so the name is free for r53dyn
-    await route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: zoneId,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'DELETE',
-              ResourceRecordSet: {
-                Name: `${hand}.`,
-                Type: 'A',
-                TTL: 60,
-                ResourceRecords: [{ Value: '192.0.2.10' }],
-              },
-            },
-          ],
-        },
-      }),
-    );
+    await changeByHand(zoneId, [handRecord], 'DELETE');
     const listed = jsonOf<DeadLetterReport>(await runCli(['--json', 'dlq', '--reason', 'not-managed']));
     const original = listed.groups[0]?.messages[0];
 

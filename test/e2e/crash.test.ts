@@ -5,7 +5,7 @@
 // message must still reach exactly one terminal place, its effect applied at most once; a dead letter sent twice
 // carries the same r53dyn-message-id both times.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ChangeResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -15,7 +15,7 @@ import { processDeltas } from '../../handlers/planner';
 import { readBatcherSettings, readPlannerSettings } from '../../handlers/settings';
 import { localClientConfig } from '../../infra/local/connection';
 import { localPipeline } from '../../infra/local/pipeline';
-import { route53, sqs } from '../helpers/localstack';
+import { sqs } from '../helpers/localstack';
 import { type RegistrationBody, registration } from '../helpers/messages';
 import {
   DeadLetterCollector,
@@ -24,7 +24,13 @@ import {
   terminalPlaces,
   timesApplied,
 } from '../helpers/outcomes';
-import { type DeployedStack, deployedStack, describe as describeExecution, settle } from '../helpers/stack';
+import {
+  changeByHand,
+  type DeployedStack,
+  deployedStack,
+  describe as describeExecution,
+  settle,
+} from '../helpers/stack';
 
 const run = Date.now().toString(36);
 const logger = new Logger({ serviceName: 'r53dyn', logLevel: 'ERROR' });
@@ -150,24 +156,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutSecon
 
 /** An A record made by hand, without this stack's registry: a registration for it is dead-lettered not-managed. */
 async function manualRecord(zoneId: string, name: string): Promise<void> {
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: name,
-              Type: 'A',
-              TTL: 60,
-              ResourceRecords: [{ Value: '198.51.100.7' }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  await changeByHand(zoneId, [{ name, type: 'A', values: ['198.51.100.7'] }]);
 }
 
 interface Scenario {

@@ -5,7 +5,7 @@
 // 5000 machines on one name neither changes who is served nor holds up the other names.
 
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ChangeResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -14,9 +14,10 @@ import { registryCapacity } from '../../handlers/core/limits';
 import { processDeltas } from '../../handlers/planner';
 import { readBatcherSettings, readPlannerSettings } from '../../handlers/settings';
 import { body, exactProblems, fleet, type Machine, sendAll, served } from '../helpers/fleet';
-import { route53, sqs } from '../helpers/localstack';
+import { sqs } from '../helpers/localstack';
 import {
   allowlistZone,
+  changeByHand,
   type DeployedStack,
   deployedStack,
   executionArns,
@@ -156,33 +157,10 @@ test('names Route 53 would refuse are left alone: only their messages are dead-l
     string,
     string,
   ];
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: `_r53dyn.${cnamed}.`,
-              Type: 'CNAME',
-              TTL: 60,
-              ResourceRecords: [{ Value: 'elsewhere.example.org.' }],
-            },
-          },
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: `${delegated}.`,
-              Type: 'NS',
-              TTL: 60,
-              ResourceRecords: [{ Value: 'ns1.example.org.' }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  await changeByHand(zoneId, [
+    { name: `_r53dyn.${cnamed}.`, type: 'CNAME', values: ['elsewhere.example.org.'] },
+    { name: `${delegated}.`, type: 'NS', values: ['ns1.example.org.'] },
+  ]);
   const machines = [cnamed, delegated, healthy1, healthy2].flatMap((record, n) =>
     fleet(`${prefix}-m${n}`, SUFFIX, 3, 1).map((m) => ({ ...m, record })),
   );
@@ -235,24 +213,9 @@ test('a record that becomes unwritable between the read and the write fails alon
   const realSfn = new SFNClient({});
   const spoiling = {
     send: async (command: Parameters<SFNClient['send']>[0]) => {
-      await route53.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: zoneId,
-          ChangeBatch: {
-            Changes: [
-              {
-                Action: 'CREATE',
-                ResourceRecordSet: {
-                  Name: `${spoiled}.`,
-                  Type: 'CNAME',
-                  TTL: 60,
-                  ResourceRecords: [{ Value: 'elsewhere.example.org.' }],
-                },
-              },
-            ],
-          },
-        }),
-      );
+      await changeByHand(zoneId, [
+        { name: `${spoiled}.`, type: 'CNAME', values: ['elsewhere.example.org.'] },
+      ]);
       return realSfn.send(command);
     },
   } as unknown as SFNClient;

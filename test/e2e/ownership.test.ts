@@ -17,6 +17,7 @@ import { processDeltas } from '../../handlers/planner';
 import { readBatcherSettings, readPlannerSettings } from '../../handlers/settings';
 import { route53, sqs } from '../helpers/localstack';
 import {
+  changeByHand,
   type DeployedStack,
   deployedStack,
   executionArns,
@@ -181,24 +182,7 @@ test('another writer changes the registry between the read and the write: the ro
 test('a record created by hand is left untouched and the message that targeted it is dead-lettered with the reason', async () => {
   // Arrange
   const record = `manual-${run}.dyn.example.test.`;
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: record,
-              Type: 'A',
-              TTL: 300,
-              ResourceRecords: [{ Value: '44.202.0.9' }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  await changeByHand(zoneId, [{ name: record, type: 'A', values: ['44.202.0.9'], ttl: 300 }]);
 
   // Act
   await sqs.send(

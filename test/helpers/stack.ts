@@ -1,6 +1,11 @@
 // The stack deployed in LocalStack (test/e2e/global-setup.ts deploys it once per run), the local pipeline that
 // runs its handlers, and what tests check on it.
-import { ListResourceRecordSetsCommand, type RRType } from '@aws-sdk/client-route-53';
+import {
+  type ChangeAction,
+  ChangeResourceRecordSetsCommand,
+  ListResourceRecordSetsCommand,
+  type RRType,
+} from '@aws-sdk/client-route-53';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -33,6 +38,38 @@ export interface DeployedStack {
   zoneQueueUrl: string;
   deadLetterQueueUrl: string;
   stateMachineArn: string;
+}
+
+/** A record set as a test writes it by hand: one value per string, 60 s TTL unless told. */
+export interface HandRecord {
+  name: string;
+  type: RRType;
+  values: string[];
+  ttl?: number;
+}
+
+/** Changes a zone directly, as a person or another tool would (CREATE unless told), in one ChangeBatch. */
+export async function changeByHand(
+  zoneId: string,
+  records: HandRecord[],
+  action: ChangeAction = 'CREATE',
+): Promise<void> {
+  await route53.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      ChangeBatch: {
+        Changes: records.map((r) => ({
+          Action: action,
+          ResourceRecordSet: {
+            Name: r.name,
+            Type: r.type,
+            TTL: r.ttl ?? 60,
+            ResourceRecords: r.values.map((Value) => ({ Value })),
+          },
+        })),
+      },
+    }),
+  );
 }
 
 /** The deployed stack and a pipeline over it (not started: settle() starts it). */
@@ -98,7 +135,8 @@ export async function executionArns(deployed: DeployedStack): Promise<Set<string
   return new Set((await listExecutions(deployed.stateMachineArn)).map((e) => e.executionArn ?? ''));
 }
 
-async function listExecutions(stateMachineArn: string) {
+/** Every execution of the state machine, all pages. */
+export async function listExecutions(stateMachineArn: string) {
   const all = [];
   let nextToken: string | undefined;
   do {
