@@ -199,7 +199,9 @@ async function scenarios(
       live = rolling.live;
       return rolling.result;
     });
-    await attempt(ctx.say, results, () => heartbeats(ctx, zones, live, storm.prefix, stageK));
+    await attempt(ctx.say, results, () =>
+      heartbeats(ctx, zones, live, storm.prefix, batchingOf(ctx.deployment)),
+    );
     await attempt(ctx.say, results, () => sweeps(ctx, zones, options.quick ? 1000 : 10_000, stageK));
   });
   return results;

@@ -6,7 +6,11 @@ import type { Route53LimitsUpdate } from '../helpers/route53-limits';
 import { hoursPerMonth, steadyMonthlyPerMachine, type UsageCost } from './cost';
 import type { MicroFigures } from './micro';
 import { type Series, writeChart } from './plot';
-import type { ScenarioResult } from './scenarios';
+import { HEARTBEAT_MINUTES, type ScenarioResult } from './scenarios';
+
+/** Batching windows the heartbeat cost is also priced at, to show what the window buys (docs/design.md §10.4). */
+const HEARTBEAT_WINDOW_CHOICES = [10, 20, 30, 60];
+
 import type { SideFigures } from './sides';
 
 export interface Batching {
@@ -23,7 +27,13 @@ export interface Headline {
     seconds: { r53dynExact: number | null; seedExact: number | null; seedLastCall: number };
   };
   k10?: { deadLetters: number; calls: number; callsK1: number; ratioToK1: number };
-  heartbeats?: { machines: number; intervalMinutes: number; perThousandMachinesMonthly: UsageCost };
+  heartbeats?: {
+    machines: number;
+    intervalMinutes: number;
+    perThousandMachinesMonthly: UsageCost;
+    /** the same measured batches priced at other batching windows: total per 1000 machines a month */
+    totalByWindowSeconds: Record<string, number>;
+  };
   sweepPlanningMs?: number;
 }
 
@@ -57,7 +67,7 @@ export function heartbeatMonthly(side: SideFigures, batching: Batching, memoryMb
     },
     {
       machines: 1000,
-      intervalMinutes: 5,
+      intervalMinutes: HEARTBEAT_MINUTES,
       // at most one batch per batching window and concurrent batcher
       batchesPerMonth: (batching.concurrency * hoursPerMonth * 3600) / Math.max(1, batching.windowSeconds),
     },
@@ -106,8 +116,14 @@ export function headline(results: ScenarioResult[], micro: MicroFigures, batchin
   if (beats) {
     out.heartbeats = {
       machines: 1000,
-      intervalMinutes: 5,
+      intervalMinutes: HEARTBEAT_MINUTES,
       perThousandMachinesMonthly: heartbeatMonthly(beats.r53dyn, batching),
+      totalByWindowSeconds: Object.fromEntries(
+        HEARTBEAT_WINDOW_CHOICES.map((windowSeconds) => [
+          String(windowSeconds),
+          heartbeatMonthly(beats.r53dyn, { ...batching, windowSeconds }).total,
+        ]),
+      ),
     };
   }
   const sweep = micro.sweep.find((s) => s.records === 10_000);
@@ -182,7 +198,10 @@ export function headlineLines(h: Headline, micro: MicroFigures): string[] {
     lines.push(
       `steady heartbeats every ${h.heartbeats.intervalMinutes} minutes: $${m.total.toFixed(2)} per 1000 machines a month in per-machine costs ` +
         `(SQS $${m.sqs.toFixed(2)}, Lambda $${(m.lambdaRequests + m.lambdaDuration).toFixed(2)}, Step Functions $${m.stepFunctions.toFixed(2)}, ` +
-        `logs $${(m.logsIngestion + m.logsStorage).toFixed(2)})`,
+        `logs $${(m.logsIngestion + m.logsStorage).toFixed(2)}); with a window of ` +
+        Object.entries(h.heartbeats.totalByWindowSeconds)
+          .map(([w, total]) => `${w} s $${total.toFixed(2)}`)
+          .join(', '),
     );
   }
   if (h.sweepPlanningMs !== undefined) {
