@@ -46,6 +46,7 @@ export async function processBatch(event: SQSEvent, deps: BatcherDeps): Promise<
 
   count(deps.metrics, METRIC.received, received.length);
   count(deps.metrics, METRIC.deltas, deltas.length);
+  count(deps.metrics, METRIC.requeued, failed.size);
   countDeadLetters(
     deps.metrics,
     deadLetters.filter((d) => !unsentLetters.has(d.letter.messageId)).map((d) => d.letter.reason),

@@ -10,6 +10,13 @@ export const METRICS_NAMESPACE = 'r53dyn';
 export const METRIC = {
   /** deliveries the batcher handled */
   received: 'MessagesReceived',
+  /**
+   * messages in effect in Route 53: the workflow counts a written round's at INSYNC, the planner those of a
+   * round that found nothing to write
+   */
+  applied: 'MessagesApplied',
+  /** messages that come back for another try: a batcher's failed deliveries, a round's carry-over and retries */
+  requeued: 'MessagesRequeued',
   /** dead letters, with a Reason dimension (the code) */
   deadLettered: 'MessagesDeadLettered',
   /** dead letters whose reason needs an operator (not POLICY_REASONS) */

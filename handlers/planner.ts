@@ -162,7 +162,10 @@ async function writeRound(
     await retryLater(deps, zone, deltas);
     return 'keep';
   }
-  if (!plan.execution) return 'delete';
+  if (!plan.execution) {
+    count(deps.metrics, METRIC.applied, plan.messages - plan.deadLetters.length);
+    return 'delete';
+  }
   if (plan.carryOver.length > 0) {
     const carried = packDeltas(zoneId, plan.carryOver);
     const notSent = await sendDeltas(deps.sqs, settings.zoneQueueUrl, carried, plan.execution.name);
@@ -173,6 +176,7 @@ async function writeRound(
       await retryLater(deps, zone, deltas);
       return 'keep';
     }
+    count(deps.metrics, METRIC.requeued, plan.carryOver.length);
   }
   try {
     const started = await startExecution(
@@ -248,6 +252,11 @@ function readRefusal(error: unknown, zoneId: string): string | undefined {
 async function retryLater(deps: PlannerDeps, zone: ZoneRule, deltas: ZoneDelta[]): Promise<void> {
   const attempt = (deltas[0]?.receiveCount ?? 1) - 1;
   const seconds = retryDelaySeconds(deps.settings.retryBackoff, attempt, Math.random());
+  count(
+    deps.metrics,
+    METRIC.requeued,
+    deltas.reduce((n, d) => n + d.messages.length, 0),
+  );
   await changeVisibility(
     deps.sqs,
     deps.settings.zoneQueueUrl,

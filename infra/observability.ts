@@ -140,9 +140,14 @@ const sqsMetric = (metric: string, queueId: string) => [
 export const DASHBOARD_PANELS: { title: string; metrics: unknown[][] }[] = [
   {
     title: 'Messages',
-    metrics: [METRIC.received, METRIC.deltas, METRIC.deadLettered, METRIC.operatorDeadLetters].map((m) =>
-      r53dyn(m),
-    ),
+    metrics: [
+      METRIC.received,
+      METRIC.applied,
+      METRIC.requeued,
+      METRIC.deltas,
+      METRIC.deadLettered,
+      METRIC.operatorDeadLetters,
+    ].map((m) => r53dyn(m)),
   },
   {
     title: 'Rounds and writes',

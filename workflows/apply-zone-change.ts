@@ -581,7 +581,7 @@ function metricStates(retry: Retry) {
     PublishMetrics: {
       Type: 'Task',
       Comment:
-        "How long the round's oldest message took to be served: its age when planned, plus the wait for INSYNC.",
+        'The messages the round served, and how long its oldest took: its age when planned, plus the wait for INSYNC.',
       Resource: 'arn:aws:states:::aws-sdk:cloudwatch:putMetricData',
       Parameters: {
         Namespace: METRICS_NAMESPACE,
@@ -591,6 +591,12 @@ function metricStates(retry: Retry) {
             Unit: 'Seconds',
             Dimensions: [{ Name: 'service', Value: 'r53dyn' }],
             'Value.$': 'States.MathAdd($$.Execution.Input.summary.secondsSentToPlan, $.secondsWaited)',
+          },
+          {
+            MetricName: METRIC.applied,
+            Unit: 'Count',
+            Dimensions: [{ Name: 'service', Value: 'r53dyn' }],
+            'Value.$': '$$.Execution.Input.summary.applied',
           },
         ],
       },

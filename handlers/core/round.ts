@@ -92,8 +92,12 @@ export function planRound(input: RoundInput): RoundPlan {
   // messages are decided there, so none of them is dead-lettered here
   const carryOver = carriedOver(kept, planned.deferredRecords);
   const carried = new Set(carryOver.map((m) => m.messageId));
+  const letters = deadLetters.filter((letter) => !carried.has(letter.messageId));
+  if (planned.execution) {
+    planned.execution.input.summary.applied = pending.length - letters.length - carryOver.length;
+  }
   return {
-    deadLetters: deadLetters.filter((letter) => !carried.has(letter.messageId)),
+    deadLetters: letters,
     ...(planned.execution ? { execution: planned.execution } : {}),
     carryOver,
     deferred: planned.deferredRecords.size,
@@ -253,6 +257,8 @@ function execution(
       summary: {
         round: `receive ${head.receiveCount} of ${input.deltas.length} delta(s) from ${head.messageId}`,
         messages: input.deltas.reduce((n, d) => n + d.messages.length, 0),
+        // at most every message: the budget reserves its digits, planRound() sets it once the carry-over is known
+        applied: input.deltas.reduce((n, d) => n + d.messages.length, 0),
         secondsSentToPlan: Math.max(
           0,
           Math.round(

@@ -32,7 +32,13 @@ export interface WorkflowInput {
   release: Release;
   summary: {
     round: string;
+    /** the messages of the round's deltas */
     messages: number;
+    /**
+     * those of them the round serves when it is written (not dead-lettered, not carried over to a later round);
+     * the workflow publishes it as MessagesApplied
+     */
+    applied: number;
     /** the oldest message's age when the round was planned, whole seconds (the workflow adds its INSYNC wait) */
     secondsSentToPlan: number;
     records: { record: string; added: string[]; removed: string[] }[];

@@ -540,7 +540,7 @@ describe('executions', () => {
           },
           parts: [],
           release: { delete: [], later: [] },
-          summary: { round: 'cli test', messages: 0, secondsSentToPlan: 0, records: [] },
+          summary: { round: 'cli test', messages: 0, applied: 0, secondsSentToPlan: 0, records: [] },
         }),
       }),
     );

@@ -116,6 +116,7 @@ test('an execution started directly on the deployed state machine with a name ou
     summary: {
       round: 'hostile',
       messages: 1,
+      applied: 1,
       secondsSentToPlan: 0,
       records: [{ record: name, added: ['54.210.7.33'], removed: [] }],
     },

@@ -1,5 +1,6 @@
 // AWS SDK clients pointed at the LocalStack that infra/local/localstack.sh started (or LOCALSTACK_ENDPOINT).
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -20,3 +21,4 @@ export const sfn = new SFNClient(config);
 export const route53 = new Route53Client(config);
 export const ssm = new SSMClient(config);
 export const cloudformation = new CloudFormationClient(config);
+export const cloudwatch = new CloudWatchClient(config);

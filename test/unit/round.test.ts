@@ -118,6 +118,7 @@ describe('planRound: the execution', () => {
           summary: {
             round: 'receive 1 of 1 delta(s) from d-1',
             messages: 2,
+            applied: 2,
             secondsSentToPlan: (NOW - SENT) / 1000,
             records: [{ record: WEB, added: [m1.ipv4, m1.ipv6, m2.ipv4, m2.ipv6].sort(), removed: [] }],
           },
@@ -402,6 +403,10 @@ describe('planRound: the round’s budget', () => {
       labels.slice(MAX_PARTS_PER_ROUND).map((l) => `${l}.${dynZone.suffix}.`),
     );
     expect(plan.execution?.input.release.delete).toHaveLength(1);
+    expect(plan.execution?.input.summary).toMatchObject({
+      messages: labels.length,
+      applied: MAX_PARTS_PER_ROUND,
+    });
   });
 
   it('stops adding parts at the size budget, before MAX_PARTS_PER_ROUND', () => {
@@ -420,6 +425,9 @@ describe('planRound: the round’s budget', () => {
     const carried = new Set(plan.carryOver.map((m) => m.messageId));
     expect(carried.size).toBe(plan.deferred * machines.length);
     expect(plan.deadLetters.filter((l) => carried.has(l.messageId))).toEqual([]);
+    expect(plan.execution?.input.summary.applied).toBe(
+      messages.length - carried.size - plan.deadLetters.length,
+    );
   });
 });
 

@@ -19,7 +19,7 @@ const base = {
     delete: handles,
     later: handles.map((h) => ({ ...h, VisibilityTimeout: 7 })),
   },
-  summary: { round: 'receive 1 of 1 delta(s) from d-0', messages: 3, secondsSentToPlan: 12 },
+  summary: { round: 'receive 1 of 1 delta(s) from d-0', messages: 3, applied: 3, secondsSentToPlan: 12 },
 };
 
 /** A record of `machines` new machines, written from nothing. */
