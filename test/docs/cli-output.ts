@@ -15,6 +15,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { deployLocal } from '../../infra/local/deploy';
 import { runCli } from '../helpers/cli';
 import { route53, sqs } from '../helpers/localstack';
+import { registration } from '../helpers/messages';
 import { type DeployedStack, deployedStack, purge, settle, zoneSnapshot } from '../helpers/stack';
 import { includeOutputs } from './include';
 
@@ -52,13 +53,8 @@ const legacyA = (action: 'UPSERT' | 'DELETE'): Change => ({
 
 async function fleetDay(deployed: DeployedStack): Promise<{ newcomer: string }> {
   const [web1, web2, api1] = [instance(), instance(), instance()];
-  const register = (record: string, instanceId: string, ipv4: string) => ({
-    v: 1,
-    action: 'register',
-    record,
-    instanceId,
-    ipv4,
-  });
+  const register = (record: string, instanceId: string, ipv4: string) =>
+    registration({ record, instanceId, ipv4 });
   await send(deployed, register('web.dyn.example.test', web1, '54.210.10.11'));
   await send(deployed, register('web.dyn.example.test', web2, '54.210.10.12'));
   await send(deployed, register('api.leased.example.test', api1, '54.210.20.21'));

@@ -17,6 +17,7 @@ import type { RedriveReport } from '../../infra/cli/redrive';
 import type { StatusReport } from '../../infra/cli/status';
 import { type CliRun, jsonOf, runCli } from '../helpers/cli';
 import { endpoint, sfn, sqs } from '../helpers/localstack';
+import { registration } from '../helpers/messages';
 import {
   changeByHand,
   type DeployedStack,
@@ -73,13 +74,8 @@ async function send(
   return out.MessageId ?? '';
 }
 
-const register = (record: string, instanceId: string, ipv4: string) => ({
-  v: 1,
-  action: 'register',
-  record,
-  instanceId,
-  ipv4,
-});
+const register = (record: string, instanceId: string, ipv4: string) =>
+  registration({ record, instanceId, ipv4 });
 
 function ec2Terminated(instanceId: string) {
   return {

@@ -2,13 +2,13 @@
 // defect) nowhere or in two places; and how many times Route 53 accepted a change that added each value, read
 // from the workflow executions' histories. Shared by the fault and crash end-to-end tests.
 import type { Change } from '@aws-sdk/client-route-53';
-import { GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, type HistoryEvent} from '@aws-sdk/client-sfn';
 import { type Message, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ATTRIBUTES, reasonCode } from '../../handlers/core/contract';
 import { decodeRegistry } from '../../handlers/core/registry';
 import { sfn, sqs } from './localstack';
 import type { RegistrationBody } from './messages';
-import { receiveAll, recordValues } from './stack';
+import { listExecutions, receiveAll, recordValues } from './stack';
 
 export interface SentRegistration {
   messageId: string;
@@ -138,14 +138,7 @@ export function additions(batch: Change[]): string[] {
 
 /** The executions of the state machine started at or after `since` (ms) for these hosted zones. */
 export async function executionsSince(stateMachineArn: string, since: number, zoneIds: string[]) {
-  const found = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
-    found.push(...(out.executions ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
-  return found.filter(
+  return (await listExecutions(stateMachineArn)).filter(
     (e) => (e.startDate?.getTime() ?? 0) >= since && zoneIds.some((z) => e.name?.startsWith(`${z}-`)),
   );
 }

@@ -9,7 +9,7 @@ const stages = join(__dirname, '..', '..', 'infra', 'stages');
 const defaults = {
   senderBinding: true,
   instanceRole: { create: true, existing: [] },
-  batcher: { batchSize: 1000, windowSeconds: 10, concurrency: 2, timeoutSeconds: 30 },
+  batcher: { batchSize: 1000, windowSeconds: 30, concurrency: 2, timeoutSeconds: 30 },
   planner: { timeoutSeconds: 60, maxAttempts: 5, retryBaseSeconds: 5, retryCapSeconds: 300 },
   workflow: {
     retryAttempts: 5,
