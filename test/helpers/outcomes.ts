@@ -2,7 +2,7 @@
 // defect) nowhere or in two places; and how many times Route 53 accepted a change that added each value, read
 // from the workflow executions' histories. Shared by the fault and crash end-to-end tests.
 import type { Change } from '@aws-sdk/client-route-53';
-import { GetExecutionHistoryCommand, type HistoryEvent} from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { type Message, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ATTRIBUTES, reasonCode } from '../../handlers/core/contract';
 import { decodeRegistry } from '../../handlers/core/registry';
