@@ -218,12 +218,13 @@ export class LogMeter {
       const write = stream.write.bind(stream);
       stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
         const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-        if (!text.startsWith('{"level"'))
+        // the handlers' log lines and their embedded-metric lines: both are CloudWatch Logs ingestion on AWS
+        if (!text.startsWith('{"level"') && !text.startsWith('{"_aws"'))
           return (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
         this.bytes += Buffer.byteLength(text);
         this.lines += 1;
         // warnings and errors are always shown; every line with R53DYN_BENCH_ECHO=1
-        if (process.env.R53DYN_BENCH_ECHO || !text.startsWith('{"level":"INFO"'))
+        if (process.env.R53DYN_BENCH_ECHO || !/^\{"(level":"INFO"|_aws")/.test(text))
           echo(text.slice(0, 600).trimEnd());
         return true;
       }) as typeof stream.write;

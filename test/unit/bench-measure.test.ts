@@ -3,7 +3,7 @@
 // local deploy.
 import { stageZones } from '../../infra/local/deploy';
 import { type SteadyRun, steadyMonthlyPerMachine } from '../bench/cost';
-import { presence } from '../bench/measure';
+import { LogMeter, presence } from '../bench/measure';
 import { floorCalls } from '../bench/scenarios';
 import { callsBetween } from '../helpers/call-counter';
 import type { Machine } from '../helpers/fleet';
@@ -153,5 +153,35 @@ describe('stageZones', () => {
       { name: 'one.example.test', env: 'ONE_ID' },
       { name: 'two.example.test', env: 'TWO_ID' },
     ]);
+  });
+});
+
+describe('LogMeter', () => {
+  test("counts the handlers' log lines and embedded-metric lines as log bytes, and passes other output through", () => {
+    // Arrange
+    const passed: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      passed.push(String(chunk));
+      return true;
+    });
+    const meter = new LogMeter();
+    const echoed: string[] = [];
+    const lines = [
+      '{"level":"INFO","message":"round"}\n',
+      '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"Rounds":1}\n',
+      '{"level":"WARN","message":"the previous execution failed"}\n',
+      '[bench] a progress line\n',
+    ];
+
+    // Act
+    meter.start((line) => echoed.push(line));
+    for (const line of lines) process.stdout.write(line);
+    meter.stop();
+    write.mockRestore();
+
+    // Assert
+    expect([meter.lines, meter.bytes]).toEqual([3, lines.slice(0, 3).join('').length]);
+    expect(echoed).toEqual(['{"level":"WARN","message":"the previous execution failed"}']);
+    expect(passed).toEqual(['[bench] a progress line\n']);
   });
 });
