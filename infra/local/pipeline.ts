@@ -167,6 +167,9 @@ export async function localPipeline(
     deployment.functions.planner.environment,
     {
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      // the embedded-metric lines Lambda would ship to CloudWatch: off locally unless asked for (the benchmark
+      // and the metrics test read them)
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     },
   );
   const handlers: Record<'batcher' | 'planner', BatchHandler> = {

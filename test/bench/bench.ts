@@ -230,6 +230,7 @@ async function main(): Promise<void> {
     `Route 53 limits: ${JSON.stringify({ account: limits.account, operation: limits.operation, changes: limits.changes })}`,
   );
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO'; // the handlers' level in production: what CloudWatch would ingest
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false'; // and its embedded-metric lines, which CloudWatch Logs ingests too
   const logs = new LogMeter();
   logs.start((line) => say(`handler: ${line}`));
   let results: ScenarioResult[];

@@ -19,7 +19,10 @@ type Emf = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Metrics: { N
 const emitted: Emf[] = [];
 let restore: () => void = () => {};
 
+const metricsDisabled = process.env.POWERTOOLS_METRICS_DISABLED;
+
 beforeAll(async () => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false'; // the local pipeline turns them off unless asked
   deployed = await deployedStack();
   await settle(deployed); // whatever an earlier test left on the queues is handled before the counting starts
   const write = process.stdout.write.bind(process.stdout);
@@ -34,6 +37,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   restore();
+  if (metricsDisabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+  else process.env.POWERTOOLS_METRICS_DISABLED = metricsDisabled;
   await deployed.pipeline.stop();
 });
 
