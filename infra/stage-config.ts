@@ -36,12 +36,12 @@ const settingsSchema = z.strictObject({
     .strictObject({
       // messages per invocation: a fleet booting at once becomes a few deltas
       batchSize: z.int().min(1).max(10_000).default(1000),
-      windowSeconds: z.int().min(0).max(300).default(10),
+      windowSeconds: z.int().min(0).max(300).default(30),
       // concurrent invocations (Lambda's maximumConcurrency, at least 2 on AWS; local pollers)
       concurrency: z.int().min(1).max(1000).default(2),
       timeoutSeconds: z.int().min(3).max(900).default(30),
     })
-    .default({ batchSize: 1000, windowSeconds: 10, concurrency: 2, timeoutSeconds: 30 }),
+    .default({ batchSize: 1000, windowSeconds: 30, concurrency: 2, timeoutSeconds: 30 }),
   planner: z
     .strictObject({
       timeoutSeconds: z.int().min(3).max(900).default(60),
