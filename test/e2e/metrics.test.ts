@@ -50,15 +50,19 @@ function sum(metric: string, dimension?: [string, string]): number {
     .reduce((n, line) => n + Number(line[metric] ?? 0), 0);
 }
 
-async function workflowStatistics(metric: string, since: Date) {
+/** Both readings of the workflow's metrics start here, so that their difference is what came between them. */
+const origin = new Date(Date.now() - 3_600_000);
+
+/** A workflow metric's sum and sample count since `origin`, as LocalStack's CloudWatch holds them now. */
+async function workflowStatistics(metric: string) {
   const out = await cloudwatch.send(
     new GetMetricStatisticsCommand({
       Namespace: METRICS_NAMESPACE,
       MetricName: metric,
       Dimensions: [{ Name: 'service', Value: 'r53dyn' }],
-      StartTime: new Date(since.getTime() - 60_000),
+      StartTime: origin,
       EndTime: new Date(Date.now() + 60_000),
-      Period: 60,
+      Period: 86_400,
       Statistics: ['Sum', 'SampleCount'],
     }),
   );
@@ -74,7 +78,10 @@ test('the handlers count what they received, refused and changed; the workflow w
   const machines = fleet(`metrics-${run}`, SUFFIX, 6, 2);
   const outside = { ...machines[0], record: `metrics-${run}.example.org` };
   const privately = { ...fleet(`metrics-p-${run}`, SUFFIX, 1, 1)[0], ipv4: '10.0.0.7' };
-  const since = new Date();
+  const before = {
+    applied: await workflowStatistics(METRIC.applied),
+    insync: await workflowStatistics(METRIC.sentToInsync),
+  };
 
   // Act
   await sendAll(sqs, deployed.queueUrl, [
@@ -116,11 +123,11 @@ test('the handlers count what they received, refused and changed; the workflow w
   expect(mine.map((i) => [i.summary.applied, i.summary.records.length])).toEqual([[6, 2]]);
 
   // and the workflow's PutMetricData, one datum of each per execution
-  const applied = await workflowStatistics(METRIC.applied, since);
-  const insync = await workflowStatistics(METRIC.sentToInsync, since);
-  expect([applied.samples, applied.sum, insync.samples]).toEqual([
-    executions.length,
-    inputs.reduce((n, i) => n + i.summary.applied, 0),
-    executions.length,
-  ]);
+  const applied = await workflowStatistics(METRIC.applied);
+  const insync = await workflowStatistics(METRIC.sentToInsync);
+  expect([
+    applied.samples - before.applied.samples,
+    applied.sum - before.applied.sum,
+    insync.samples - before.insync.samples,
+  ]).toEqual([executions.length, inputs.reduce((n, i) => n + i.summary.applied, 0), executions.length]);
 });
