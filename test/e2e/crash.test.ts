@@ -284,6 +284,14 @@ afterAll(async () => {
   await deployed?.pipeline.stop();
 });
 
+/** How many times each message of a scenario was applied, from the executions started since it began. */
+async function appliedCounts(scenario: Scenario): Promise<number[]> {
+  const started = scenario.started - 5000;
+  return Object.values(
+    await timesApplied(deployed.stateMachineArn, started, [scenario.zoneId], scenario.sent),
+  );
+}
+
 test('the batcher dies after each of its SDK calls in turn: every message ends once, each effect at most once', async () => {
   // a batch with a dead letter makes two calls: the dead letters, then the deltas
   expect(batcherScenarios.map((s) => s.plan.state)).toEqual(['crashed', 'crashed', 'finished']);
@@ -294,16 +302,7 @@ test('the batcher dies after each of its SDK calls in turn: every message ends o
       [`b${n}y`]: ['applied'],
       unreadable: ['dead-letter not-json'],
     });
-    expect(
-      Object.values(
-        await timesApplied(
-          deployed.stateMachineArn,
-          scenario.started - 5000,
-          [scenario.zoneId],
-          scenario.sent,
-        ),
-      ),
-    ).toEqual([1, 1]);
+    expect(await appliedCounts(scenario)).toEqual([1, 1]);
     const [unreadable] = scenario.others;
     for (const letter of letters.letters(unreadable?.messageId ?? '')) {
       expect(letter.MessageAttributes?.[ATTRIBUTES.messageId]?.StringValue).toBe(unreadable?.messageId);
@@ -320,16 +319,7 @@ test('the planner dies after each of its SDK calls in turn: every message ends o
       [`ok${n}`]: ['applied'],
       [`manual${n}`]: ['dead-letter not-managed'],
     });
-    expect(
-      Object.values(
-        await timesApplied(
-          deployed.stateMachineArn,
-          scenario.started - 5000,
-          [scenario.zoneId],
-          scenario.sent,
-        ),
-      ),
-    ).toEqual([1, 0]);
+    expect(await appliedCounts(scenario)).toEqual([1, 0]);
     for (const { messageId } of scenario.sent) {
       for (const letter of letters.letters(messageId)) {
         expect(letter.MessageAttributes?.[ATTRIBUTES.messageId]?.StringValue).toBe(messageId);

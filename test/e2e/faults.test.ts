@@ -9,7 +9,9 @@
 // their own faults-* zone, while the short cases follow one another in dyn.example.test (a zone-wide fault must
 // meet only its own case's rounds). SQS faults cannot be told apart by zone (one zone queue), so the short cases
 // start only once the SQS faults are spent. beforeAll acts; each test reads one case's result.
+
 import { DescribeStateMachineCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import { addFault, clearFault, clearFaults, type FaultRuleInput, waitForFaultHits } from '../helpers/faults';
 import { endpoint, sfn } from '../helpers/localstack';
 import { registration } from '../helpers/messages';
@@ -646,7 +648,7 @@ test('a message the batcher cannot pass on is moved by SQS after maxReceiveCount
     expectPlaces('receive-limit', ['dead-letter without reason']),
   );
   const [letter] = letters.letters(sent?.messageId ?? '');
-  expect(letter?.MessageAttributes?.['r53dyn-reason']).toBeUndefined();
+  expect(letter?.MessageAttributes?.[ATTRIBUTES.reason]).toBeUndefined();
   expect(JSON.parse(letter?.Body ?? '{}')).toEqual(sent?.body);
   expect(result('receive-limit').executions).toEqual([]);
 });

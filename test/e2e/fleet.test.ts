@@ -2,12 +2,14 @@
 // state-change event through EventBridge (into the events queue), 5 stop heartbeating past their lease and a
 // sweep runs. Duplicates and late, older deliveries are mixed in. Each name must end with exactly the live
 // machines, and the zone's gone list with the terminated ones (docs/design.md §3.4).
+
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import { decodeRegistry, goneListName } from '../../handlers/core/registry';
 import { endpoint, sqs } from '../helpers/localstack';
 import { type DeployedStack, deployedStack, recordValues, settle } from '../helpers/stack';
@@ -60,7 +62,7 @@ async function send(
         ? {}
         : {
             MessageAttributes: {
-              'r53dyn-sent-timestamp': { DataType: 'Number', StringValue: String(m.sentAt) },
+              [ATTRIBUTES.sentAt]: { DataType: 'Number', StringValue: String(m.sentAt) },
             },
           }),
     }));

@@ -3,6 +3,7 @@
 // through the real batcher (processBatch) and then the real planner (processDeltas, with the deployed state
 // machine), and must end in the dead-letter queue with its reason, while Route 53 changes only where the valid
 // registrations said, through SUCCEEDED executions.
+
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   CreateHostedZoneCommand,
@@ -23,6 +24,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { type BatcherDeps, processBatch } from '../../handlers/batcher';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import type { Allowlist } from '../../handlers/core/model';
 import type { WorkflowInput } from '../../handlers/core/workflow-input';
 import { type PlannerDeps, processDeltas } from '../../handlers/planner';
@@ -31,7 +33,7 @@ import { toRecord } from '../../infra/local/event-source';
 import badMessages from '../data/bad-messages.json';
 import { endpoint, region, route53, sfn, sqs } from '../helpers/localstack';
 import { INSTANCE_ROLE_ID, instanceSenderId, testAllowlist } from '../helpers/messages';
-import { type DeployedStack, deployedStack, receiveAll, recordValues } from '../helpers/stack';
+import { type DeployedStack, deployedStack, receiveAll, receiveSome, recordValues } from '../helpers/stack';
 
 interface CorpusEntry {
   name: string;
@@ -234,17 +236,7 @@ async function receiveExactly(wanted: Set<string>): Promise<Map<string, Message>
   const got = new Map<string, Message>();
   const deadline = Date.now() + 60_000;
   while (got.size < wanted.size && Date.now() < deadline) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        VisibilityTimeout: 300,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    for (const message of out.Messages ?? []) got.set(message.MessageId ?? '', message);
+    for (const message of await receiveSome(queueUrl)) got.set(message.MessageId ?? '', message);
   }
   return got;
 }
@@ -448,10 +440,10 @@ test('every bad message is dead-lettered with its reason, Route 53 changes only 
   // Assert: the batcher failed nothing; the planner kept only the deltas its executions write (and delete)
   expect(failures.filter((id) => sent.has(id))).toEqual([]);
   const letters = (await receiveAll(deadLetterQueueUrl)).filter((letter) =>
-    sent.has(letter.MessageAttributes?.['r53dyn-message-id']?.StringValue ?? ''),
+    sent.has(letter.MessageAttributes?.[ATTRIBUTES.messageId]?.StringValue ?? ''),
   );
   const byId = new Map(
-    letters.map((letter) => [letter.MessageAttributes?.['r53dyn-message-id']?.StringValue ?? '', letter]),
+    letters.map((letter) => [letter.MessageAttributes?.[ATTRIBUTES.messageId]?.StringValue ?? '', letter]),
   );
   const expectedLetters = [...sent.entries()]
     .filter(([, m]) => m.entry !== undefined)
@@ -460,7 +452,7 @@ test('every bad message is dead-lettered with its reason, Route 53 changes only 
     const letter = byId.get(id);
     return {
       name,
-      code: codeOf(letter?.MessageAttributes?.['r53dyn-reason']?.StringValue),
+      code: codeOf(letter?.MessageAttributes?.[ATTRIBUTES.reason]?.StringValue),
       body: letter?.Body,
       id,
     };

@@ -10,10 +10,11 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { processBatch } from '../../handlers/batcher';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import { registryCapacity } from '../../handlers/core/limits';
 import { processDeltas } from '../../handlers/planner';
 import { readBatcherSettings, readPlannerSettings } from '../../handlers/settings';
-import { body, exactProblems, fleet, type Machine, sendAll, served } from '../helpers/fleet';
+import { type Action, body, exactProblems, fleet, type Machine, sendAll, served } from '../helpers/fleet';
 import { sqs } from '../helpers/localstack';
 import {
   allowlistZone,
@@ -40,6 +41,14 @@ beforeAll(async () => {
   zoneId = deployed.zoneId(SUFFIX);
 });
 
+/** Every machine sends one message of `action`, all at once. */
+const sendAs = (action: Action, machines: Machine[]) =>
+  sendAll(
+    sqs,
+    deployed.queueUrl,
+    machines.map((m) => body(action, m)),
+  );
+
 afterAll(() => deployed.pipeline.stop());
 
 /** Sends one message after another, so that their SentTimestamps follow the order given. */
@@ -56,7 +65,7 @@ async function deadLettersOf(machines: Machine[], prefix: string): Promise<strin
   return (await takeDeadLetters(deployed, prefix))
     .map((m) => {
       const instanceId = (JSON.parse(m.Body ?? '{}') as { instanceId?: string }).instanceId ?? '?';
-      const code = m.MessageAttributes?.['r53dyn-reason']?.StringValue?.split(':')[0];
+      const code = m.MessageAttributes?.[ATTRIBUTES.reason]?.StringValue?.split(':')[0];
       return ids.has(instanceId) ? `${instanceId} ${code}` : `stranger ${instanceId} ${code}`;
     })
     .sort();
@@ -107,28 +116,16 @@ test('a registry that churns keeps every live entry and drops its oldest tombsto
   const gone: Machine[] = [];
   for (let wave = 0; wave < waves; wave += 1) {
     const machines = fleet(prefix, SUFFIX, LIMIT, 1, wave * LIMIT);
-    await sendAll(
-      sqs,
-      deployed.queueUrl,
-      machines.map((m) => body('register', m)),
-    );
+    await sendAs('register', machines);
     await settle(deployed);
-    await sendAll(
-      sqs,
-      deployed.queueUrl,
-      machines.map((m) => body('deregister', m)),
-    );
+    await sendAs('deregister', machines);
     await settle(deployed);
     gone.push(...machines);
   }
   const live = fleet(prefix, SUFFIX, LIMIT, 1, waves * LIMIT);
 
   // Act
-  await sendAll(
-    sqs,
-    deployed.queueUrl,
-    live.map((m) => body('register', m)),
-  );
+  await sendAs('register', live);
   await settle(deployed);
 
   // Assert: all live machines served; the registry full to its budget, the last waves' tombstones kept and the
@@ -166,11 +163,7 @@ test('names Route 53 would refuse are left alone: only their messages are dead-l
   );
 
   // Act: one batch for all four names
-  await sendAll(
-    sqs,
-    deployed.queueUrl,
-    machines.map((m) => body('register', m)),
-  );
+  await sendAs('register', machines);
   await settle(deployed);
 
   // Assert
@@ -190,11 +183,7 @@ test('a record that becomes unwritable between the read and the write fails alon
   const spoiled = `${prefix}-0.${SUFFIX}`;
   const fine = `${prefix}-1.${SUFFIX}`;
   const machines = fleet(prefix, SUFFIX, 4, 2);
-  await sendAll(
-    sqs,
-    deployed.queueUrl,
-    machines.map((m) => body('register', m)),
-  );
+  await sendAs('register', machines);
   const registrations = await receiveMatching(
     deployed,
     deployed.queueUrl,
@@ -284,7 +273,7 @@ test('EC2 events and sweeps are believed from the events queue only', async () =
   // Assert
   expect(afterForgery).toEqual([machine.ipv4]);
   expect(
-    forgeryLetters.map((m) => m.MessageAttributes?.['r53dyn-reason']?.StringValue?.split(':')[0]),
+    forgeryLetters.map((m) => m.MessageAttributes?.[ATTRIBUTES.reason]?.StringValue?.split(':')[0]),
   ).toEqual(['event-not-trusted']);
   expect(await exactProblems(zoneId, OWNER, [], [machine])).toEqual([]);
 });
@@ -299,21 +288,13 @@ test('a flood of 5000 machines on one name: the same 40 served before and after 
   const before = await executionArns(deployed);
 
   // Act 1
-  await sendAll(
-    sqs,
-    deployed.queueUrl,
-    [...flood.slice(LIMIT), ...others].map((m) => body('register', m)),
-  );
+  await sendAs('register', [...flood.slice(LIMIT), ...others]);
   const storm = await settle(deployed, before);
   const servedAfterStorm = await served(zoneId, `${prefix}-0.${SUFFIX}`, OWNER);
   const stormLetters = await deadLettersOf([...flood, ...others], prefix);
 
   // Act 2: everyone heartbeats once
-  await sendAll(
-    sqs,
-    deployed.queueUrl,
-    [...flood, ...others].map((m) => body('heartbeat', m)),
-  );
+  await sendAs('heartbeat', [...flood, ...others]);
   await settle(deployed);
   const heartbeatLetters = await deadLettersOf([...flood, ...others], prefix);
 

@@ -2,6 +2,7 @@
 // written by one round at a time and never conflict; another writer changing the record between the planner's
 // read and the workflow's write makes the compare-and-swap fail, and the next round writes on top of it; a
 // record created by hand is never touched; a batch delivered twice is written once.
+
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -13,6 +14,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { processBatch } from '../../handlers/batcher';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import { processDeltas } from '../../handlers/planner';
 import { readBatcherSettings, readPlannerSettings } from '../../handlers/settings';
 import { route53, sqs } from '../helpers/localstack';
@@ -198,7 +200,7 @@ test('a record created by hand is left untouched and the message that targeted i
   expect(await recordValues(zoneId, record, 'A')).toEqual(['44.202.0.9']);
   expect(await recordValues(zoneId, `_r53dyn.${record}`, 'TXT')).toBeUndefined();
   const letters = (await receiveAll(deployed.deadLetterQueueUrl)).filter((m) => m.Body?.includes(record));
-  expect(letters.map((m) => m.MessageAttributes?.['r53dyn-reason']?.StringValue?.split(':')[0])).toEqual([
+  expect(letters.map((m) => m.MessageAttributes?.[ATTRIBUTES.reason]?.StringValue?.split(':')[0])).toEqual([
     'not-managed',
   ]);
 });

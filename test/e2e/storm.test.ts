@@ -2,6 +2,7 @@
 // then half of them leave while as many new ones arrive, then every live machine heartbeats. With one poller
 // (K = 1) and with five batchers at once (K = 5), every name ends serving exactly its live machines, every
 // registry holds exactly their entries and the tombstones of those that left, and nothing is dead-lettered.
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import type { BatchOutcome } from '../../infra/local/event-source';
 import { body, exactProblems, fleet, type Machine, sendAll } from '../helpers/fleet';
 import { sqs } from '../helpers/localstack';
@@ -61,7 +62,7 @@ describe.each([1, 5])('with K = %i concurrent batchers', (k) => {
   const expectNoDeadLetters = async () => {
     const letters = await receiveAll(deployed.deadLetterQueueUrl);
     const ours = letters.filter((m) => m.Body?.includes(prefix));
-    expect(ours.map((m) => m.MessageAttributes?.['r53dyn-reason']?.StringValue)).toEqual([]);
+    expect(ours.map((m) => m.MessageAttributes?.[ATTRIBUTES.reason]?.StringValue)).toEqual([]);
   };
 
   test('a boot storm: every machine served, nothing dead-lettered', async () => {

@@ -3,6 +3,7 @@
 
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { zoneEntry } from '../../handlers/core/allowlist';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import type { WorkflowInput } from '../../handlers/core/workflow-input';
 import { awsCliBinDir, runBootScript, startFakeImds } from '../helpers/fake-metadata';
 import { cliEnv, sfn } from '../helpers/localstack';
@@ -31,6 +32,19 @@ beforeAll(async () => {
 
 afterAll(() => deployed.pipeline.stop());
 
+/** The boot script registers `record` with the real AWS CLI against the fake IMDS; the pipeline runs its course. */
+async function bootAndSettle(imdsEndpoint: string, record: string) {
+  const boot = await runBootScript('register', {
+    ...cliEnv,
+    PATH: `${awsCliBinDir()}:${process.env.PATH}`,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsEndpoint,
+    R53DYN_QUEUE_URL: deployed.queueUrl,
+    R53DYN_RECORD: record,
+  });
+  expect(boot.status).toBe(0);
+  return settle(deployed);
+}
+
 test('a booting instance becomes an A record with its registry entry, through a SUCCEEDED execution', async () => {
   // Arrange
   const imds = await startFakeImds({
@@ -40,15 +54,7 @@ test('a booting instance becomes an A record with its registry entry, through a 
   });
   try {
     // Act
-    const boot = await runBootScript('register', {
-      ...cliEnv,
-      PATH: `${awsCliBinDir()}:${process.env.PATH}`,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
-      R53DYN_QUEUE_URL: deployed.queueUrl,
-      R53DYN_RECORD: skeleton,
-    });
-    expect(boot.status).toBe(0);
-    const { executions } = await settle(deployed);
+    const { executions } = await bootAndSettle(imds.endpoint, skeleton);
 
     // Assert
     expect(await recordValues(zoneId, `${skeleton}.`, 'A')).toEqual(['54.210.7.31']);
@@ -78,22 +84,14 @@ test('a registration for a name outside the allowlist never reaches Route 53 and
   const imds = await startFakeImds({ instanceId: 'i-0a1b2c3d4e5f60719', publicIpv4: '54.210.7.32' });
   try {
     // Act
-    const boot = await runBootScript('register', {
-      ...cliEnv,
-      PATH: `${awsCliBinDir()}:${process.env.PATH}`,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
-      R53DYN_QUEUE_URL: deployed.queueUrl,
-      R53DYN_RECORD: outside,
-    });
-    expect(boot.status).toBe(0);
-    const { executions } = await settle(deployed);
+    const { executions } = await bootAndSettle(imds.endpoint, outside);
 
     // Assert
     expect(executions.filter((e) => JSON.stringify(e.output ?? {}).includes(outside))).toEqual([]);
     const letters = await receiveAll(deployed.deadLetterQueueUrl);
     const mine = letters.filter((m) => m.Body?.includes(outside));
     expect(mine).toHaveLength(1);
-    expect(mine[0]?.MessageAttributes?.['r53dyn-reason']?.StringValue).toMatch(/^record-not-allowed: /);
+    expect(mine[0]?.MessageAttributes?.[ATTRIBUTES.reason]?.StringValue).toMatch(/^record-not-allowed: /);
   } finally {
     await imds.close();
   }

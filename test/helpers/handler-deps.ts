@@ -1,11 +1,13 @@
 // The handlers' settings and dependencies over the in-memory fakes: the one place the fakes stand in for the SDK
 // client types (they answer `send`, which is all the adapters use).
+
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BatcherDeps } from '../../handlers/batcher';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import type { PlannerDeps } from '../../handlers/planner';
 import type { BatcherSettings, PlannerSettings } from '../../handlers/settings';
 import { FakeRoute53 } from './fake-route53';
@@ -92,7 +94,7 @@ export const failures = (...ids: string[]) => ({
 /** What is on the dead-letter queue: each letter's original message id and reason code. */
 export function deadLettered(aws: FakeAws): { messageId: string; code: string }[] {
   return aws.sqs.messages(DEAD_LETTER_QUEUE_URL).map((m) => ({
-    messageId: m.messageAttributes['r53dyn-message-id'] ?? '',
-    code: (m.messageAttributes['r53dyn-reason'] ?? '').split(':', 1)[0] ?? '',
+    messageId: m.messageAttributes[ATTRIBUTES.messageId] ?? '',
+    code: (m.messageAttributes[ATTRIBUTES.reason] ?? '').split(':', 1)[0] ?? '',
   }));
 }

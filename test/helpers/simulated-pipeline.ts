@@ -5,9 +5,11 @@
 // Each poller receives a batch in one step and runs its handler in a later one, so other pollers, executions,
 // visibility expiries and a foreign writer can act in between. Lambda deletes the deliveries a handler did not
 // report failed; the others stay in flight until their visibility runs out (or the workflow releases them).
+
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { processBatch } from '../../handlers/batcher';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import type { ZoneRule } from '../../handlers/core/model';
 import { processDeltas } from '../../handlers/planner';
 import {
@@ -265,7 +267,7 @@ export class SimulatedPipeline {
   deadLetters(): string[] {
     return this.aws.sqs
       .messages(DEAD_LETTER_QUEUE_URL)
-      .map((m) => m.messageAttributes['r53dyn-reason'] ?? '');
+      .map((m) => m.messageAttributes[ATTRIBUTES.reason] ?? '');
   }
 }
 

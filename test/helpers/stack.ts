@@ -191,22 +191,28 @@ export async function zoneSnapshot(zoneId: string): Promise<unknown[]> {
   }
 }
 
+/** One receive of up to 10 messages with all their attributes, hidden for 5 minutes (nothing is deleted). */
+export async function receiveSome(queueUrl: string): Promise<Message[]> {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 1,
+      VisibilityTimeout: 300,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+  return out.Messages ?? [];
+}
+
 /** Receives (and deletes nothing of) everything in a queue: for dead-letter assertions. */
 export async function receiveAll(queueUrl: string): Promise<Message[]> {
   const all: Message[] = [];
   for (;;) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        VisibilityTimeout: 300,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    if (!out.Messages?.length) return all;
-    all.push(...out.Messages);
+    const some = await receiveSome(queueUrl);
+    if (some.length === 0) return all;
+    all.push(...some);
   }
 }
 

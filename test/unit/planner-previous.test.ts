@@ -2,11 +2,13 @@
 // previous execution still RUNNING starts none, so the receive after it must look past that receive's missing
 // execution to the one that ran: otherwise a round whose executions keep hanging is never counted, and its
 // messages never reach the attempt bound.
+
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import { executionName } from '../../handlers/core/execution-name';
 import { processDeltas } from '../../handlers/planner';
 import { testAllowlist } from '../helpers/messages';
@@ -71,7 +73,7 @@ function clients() {
     send: async (command: unknown) => {
       if (command instanceof SendMessageBatchCommand) {
         for (const entry of command.input.Entries ?? []) {
-          letters.push(entry.MessageAttributes?.['r53dyn-reason']?.StringValue ?? '');
+          letters.push(entry.MessageAttributes?.[ATTRIBUTES.reason]?.StringValue ?? '');
         }
         return { Successful: (command.input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
       }

@@ -1,7 +1,9 @@
 // The planner handler over in-memory SQS, Route 53 and Step Functions (docs/design.md §4.2-4.5, §9): which deltas
 // it keeps in flight and which it lets go, what it dead-letters, and what it starts.
+
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { ATTRIBUTES } from '../../handlers/core/contract';
 import type { Delta } from '../../handlers/core/delta';
 import { deduplicationId } from '../../handlers/core/delta';
 import type { Message } from '../../handlers/core/model';
@@ -173,7 +175,7 @@ describe('processDeltas', () => {
     expect(
       aws.sqs
         .messages(DEAD_LETTER_QUEUE_URL)
-        .map((m) => [m.messageAttributes['r53dyn-message-id'], m.messageAttributes['r53dyn-reason']]),
+        .map((m) => [m.messageAttributes[ATTRIBUTES.messageId], m.messageAttributes[ATTRIBUTES.reason]]),
     ).toEqual([
       [
         'w1',
@@ -227,10 +229,10 @@ describe('processDeltas', () => {
 
     const [letter] = aws.sqs.messages(DEAD_LETTER_QUEUE_URL);
     expect(letter?.body).toBe('{"v":1,"hostedZoneId":');
-    expect(letter?.messageAttributes['r53dyn-reason']).toBe(
+    expect(letter?.messageAttributes[ATTRIBUTES.reason]).toBe(
       'workflow-error: the zone-queue message is not JSON; the raw zone-queue message is kept here',
     );
-    expect(letter?.messageAttributes['r53dyn-message-id']).toBe(records[0]?.messageId);
+    expect(letter?.messageAttributes[ATTRIBUTES.messageId]).toBe(records[0]?.messageId);
     expect(response).toEqual(failures(...ids(records)));
     expect([...aws.sfn.executions.keys()]).toEqual([`${Z1}-${records[1]?.messageId}-r1`]);
   });
