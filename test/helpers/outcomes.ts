@@ -2,13 +2,13 @@
 // defect) nowhere or in two places; and how many times Route 53 accepted a change that added each value, read
 // from the workflow executions' histories. Shared by the fault and crash end-to-end tests.
 import type { Change } from '@aws-sdk/client-route-53';
-import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { type Message, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ATTRIBUTES, reasonCode } from '../../handlers/core/contract';
 import { decodeRegistry } from '../../handlers/core/registry';
-import { sfn, sqs } from './localstack';
+import { sqs } from './localstack';
 import type { RegistrationBody } from './messages';
 import { listExecutions, receiveAll, recordValues } from './stack';
+import { executionHistory } from './workflow';
 
 export interface SentRegistration {
   messageId: string;
@@ -98,20 +98,9 @@ export async function terminalPlaces(
 export const reasonsOf = (letters: DeadLetterCollector, messageId: string) =>
   letters.letters(messageId).map((m) => m.MessageAttributes?.[ATTRIBUTES.reason]?.StringValue);
 
-async function history(executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-    events.push(...(out.events ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
-  return events;
-}
-
 /** The Changes of every ChangeResourceRecordSets Task that succeeded in an execution. */
 export async function acceptedChangeBatches(executionArn: string): Promise<Change[][]> {
-  const events = await history(executionArn);
+  const events = await executionHistory(executionArn);
   const byId = new Map(events.map((e) => [e.id, e]));
   const batches: Change[][] = [];
   for (const event of events) {

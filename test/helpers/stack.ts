@@ -6,7 +6,7 @@ import {
   ListResourceRecordSetsCommand,
   type RRType,
 } from '@aws-sdk/client-route-53';
-import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, paginateListExecutions } from '@aws-sdk/client-sfn';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -138,12 +138,9 @@ export async function executionArns(deployed: DeployedStack): Promise<Set<string
 /** Every execution of the state machine, all pages. */
 export async function listExecutions(stateMachineArn: string) {
   const all = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
-    all.push(...(out.executions ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
+  for await (const page of paginateListExecutions({ client: sfn, pageSize: 1000 }, { stateMachineArn })) {
+    all.push(...(page.executions ?? []));
+  }
   return all;
 }
 

@@ -12,8 +12,8 @@ import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
   DescribeStateMachineCommand,
-  GetExecutionHistoryCommand,
   type HistoryEvent,
+  paginateGetExecutionHistory,
   StartExecutionCommand,
   StateMachineDoesNotExist,
   UpdateStateMachineCommand,
@@ -424,16 +424,12 @@ export async function finishedExecution(executionArn: string, timeoutMs = 120_00
   }
 }
 
+/** Every event of an execution's history, all pages. */
 export async function executionHistory(executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }),
-    );
+  for await (const page of paginateGetExecutionHistory({ client: sfn, pageSize: 1000 }, { executionArn })) {
     events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  }
   return events;
 }
 
