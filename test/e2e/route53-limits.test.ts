@@ -4,7 +4,6 @@
 import {
   type Change,
   ChangeResourceRecordSetsCommand,
-  CreateHostedZoneCommand,
   GetChangeCommand,
   GetHostedZoneCommand,
   ListResourceRecordSetsCommand,
@@ -16,18 +15,18 @@ import { endpoint, route53 } from '../helpers/localstack';
 import {
   type Route53LimitSettings,
   readRoute53Counters,
-  resetRoute53Limits,
   setRoute53Limits,
+  zoneUnderLimits,
 } from '../helpers/route53-limits';
 
 /** No SDK retries: each send is exactly one Route 53 call. */
 const once = new Route53Client({ ...localClientConfig, maxAttempts: 1 });
 const zoneName = `limits-${Date.now()}.example.test`;
-let zoneId = '';
+const zone = zoneUnderLimits(zoneName);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const listRecords = (client: Route53Client = once) =>
-  client.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
+  client.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.id }));
 
 /** Sends `count` calls at once; how many succeeded, and every failure's error. */
 async function burst(count: number, send: () => Promise<unknown>) {
@@ -57,22 +56,11 @@ const aRecords = (action: 'CREATE' | 'UPSERT', from: number, count: number): Cha
     },
   }));
 const changeRecords = (changes: Change[]) =>
-  once.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: changes } }));
+  once.send(
+    new ChangeResourceRecordSetsCommand({ HostedZoneId: zone.id, ChangeBatch: { Changes: changes } }),
+  );
 
-beforeAll(async () => {
-  await resetRoute53Limits(endpoint);
-  const zone = await route53.send(new CreateHostedZoneCommand({ Name: zoneName, CallerReference: zoneName }));
-  zoneId = zone.HostedZone?.Id?.replace('/hostedzone/', '') ?? '';
-});
-
-beforeEach(async () => {
-  await resetRoute53Limits(endpoint);
-});
-
-afterAll(async () => {
-  await resetRoute53Limits(endpoint);
-  once.destroy();
-});
+afterAll(() => once.destroy());
 
 describe('Route 53 API limits on LocalStack', () => {
   it('are off by default, with the documented buckets ready, and count every call', async () => {
@@ -126,7 +114,7 @@ describe('Route 53 API limits on LocalStack', () => {
     await setRoute53Limits(endpoint, { enabled: true, account: { capacity: 0 } });
 
     // Route 53 signs nothing on LocalStack; the Authorization header only names the service.
-    const response = await fetch(`${endpoint}/2013-04-01/hostedzone/${zoneId}/rrset`, {
+    const response = await fetch(`${endpoint}/2013-04-01/hostedzone/${zone.id}/rrset`, {
       headers: {
         authorization:
           'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0',
@@ -165,7 +153,7 @@ describe('Route 53 API limits on LocalStack', () => {
     });
 
     const lists = await burst(5, () => listRecords());
-    const other = await once.send(new GetHostedZoneCommand({ Id: zoneId }));
+    const other = await once.send(new GetHostedZoneCommand({ Id: zone.id }));
 
     expect(lists.succeeded).toBe(3);
     expect(lists.failures.map(failureShape)).toEqual([throttled, throttled]);
@@ -198,7 +186,7 @@ describe('Route 53 API limits on LocalStack', () => {
     const tooMany = await changeRecords(aRecords('CREATE', 0, 11)).catch(failureShape);
     const fits = await changeRecords(aRecords('CREATE', 0, 10));
     const emptied = await changeRecords(aRecords('CREATE', 10, 1)).catch(failureShape);
-    const records = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
+    const records = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.id }));
 
     expect(tooMany).toEqual(throttled);
     expect(fits.ChangeInfo?.Id).toMatch(/^\/change\/C/);

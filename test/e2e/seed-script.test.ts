@@ -1,12 +1,16 @@
 // The seed baseline (test/bench/seed-script.ts): machines booting at once, each UPSERTing its own A record with
 // the AWS CLI's retries, against LocalStack's Route 53 with Route 53's limits on (infra/local/hooks/route53-limits.py).
-import { CreateHostedZoneCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { runSeedStorm, type SeedMachine } from '../bench/seed-script';
+import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { runSeedStorm, type SeedMachine, type SeedStormOptions } from '../bench/seed-script';
 import { endpoint, route53 } from '../helpers/localstack';
-import { resetRoute53Limits, setRoute53Limits } from '../helpers/route53-limits';
+import { setRoute53Limits, zoneUnderLimits } from '../helpers/route53-limits';
 
 const zoneName = `seed-${Date.now()}.example.test`;
-let hostedZoneId = '';
+const zone = zoneUnderLimits(zoneName);
+
+/** The seed's storm on this file's zone. */
+const storm = (options: Omit<SeedStormOptions, 'route53Endpoint' | 'hostedZoneId'>) =>
+  runSeedStorm({ route53Endpoint: endpoint, hostedZoneId: zone.id, ...options });
 
 const fleet = (prefix: string, count: number, names: string[]): SeedMachine[] =>
   Array.from({ length: count }, (_, i) => ({
@@ -15,28 +19,12 @@ const fleet = (prefix: string, count: number, names: string[]): SeedMachine[] =>
     name: names[i % names.length] ?? '',
   }));
 
-beforeAll(async () => {
-  await resetRoute53Limits(endpoint);
-  const zone = await route53.send(new CreateHostedZoneCommand({ Name: zoneName, CallerReference: zoneName }));
-  hostedZoneId = zone.HostedZone?.Id?.replace('/hostedzone/', '') ?? '';
-});
-
-beforeEach(async () => {
-  await resetRoute53Limits(endpoint);
-});
-
-afterAll(async () => {
-  await resetRoute53Limits(endpoint);
-});
-
 describe('the per-machine UPSERT boot script, a fleet booting at once', () => {
   it('within the burst: every UPSERT lands, and the last writer of each name takes it', async () => {
     await setRoute53Limits(endpoint, { enabled: true });
     const names = ['a.', 'b.', 'c.'].map((label) => `${label}${zoneName}`);
 
-    const result = await runSeedStorm({
-      route53Endpoint: endpoint,
-      hostedZoneId,
+    const result = await storm({
       names,
       machines: fleet('a', 6, names),
     });
@@ -61,9 +49,7 @@ describe('the per-machine UPSERT boot script, a fleet booting at once', () => {
     const names = [`storm.${zoneName}`];
     const machines = fleet('b', 12, names);
 
-    const result = await runSeedStorm({
-      route53Endpoint: endpoint,
-      hostedZoneId,
+    const result = await storm({
       names,
       machines,
       random: () => 0.5, // waits of 0.5 s, then 1 s
@@ -86,16 +72,14 @@ describe('the per-machine UPSERT boot script, a fleet booting at once', () => {
     const names = [`serial.${zoneName}`];
     const machines = fleet('c', 3, names);
 
-    const result = await runSeedStorm({
-      route53Endpoint: endpoint,
-      hostedZoneId,
+    const result = await storm({
       names,
       machines,
       concurrency: 1,
     });
     const records = await route53.send(
       new ListResourceRecordSetsCommand({
-        HostedZoneId: hostedZoneId,
+        HostedZoneId: zone.id,
         StartRecordName: names[0],
         MaxItems: 1,
       }),
@@ -112,9 +96,7 @@ describe('the per-machine UPSERT boot script, a fleet booting at once', () => {
 
   it('refuses a machine whose name is not among the names read back', async () => {
     await expect(
-      runSeedStorm({
-        route53Endpoint: endpoint,
-        hostedZoneId,
+      storm({
         names: [`one.${zoneName}`],
         machines: fleet('d', 1, [`other.${zoneName}`]),
       }),

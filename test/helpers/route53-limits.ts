@@ -1,5 +1,8 @@
 // Client for the Route 53 API limits that infra/local/hooks/route53-limits.py adds to LocalStack (that file says
-// what each setting means and where the figures come from). Every function takes LocalStack's endpoint.
+// what each setting means and where the figures come from). Every function takes LocalStack's endpoint, except
+// `zoneUnderLimits`, which sets up a test file.
+import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
+import { endpoint as localEndpoint, route53 } from './localstack';
 
 export interface BucketSettings {
   capacity: number;
@@ -69,3 +72,21 @@ export const readRoute53Counters = (endpoint: string) => call<Route53Counters>(e
 
 /** Back to LocalStack's state at start: limits off, default settings, counters zero, buckets full. */
 export const resetRoute53Limits = (endpoint: string) => call<Route53Counters>(endpoint, 'reset', {});
+
+/**
+ * A hosted zone of the test file's own, created before its tests, with the limits back to the start state before
+ * each test and after the file. The zone's id is read from the answer once `beforeAll` has run.
+ */
+export function zoneUnderLimits(zoneName: string): { id: string } {
+  const zone = { id: '' };
+  beforeAll(async () => {
+    await resetRoute53Limits(localEndpoint);
+    const created = await route53.send(
+      new CreateHostedZoneCommand({ Name: zoneName, CallerReference: zoneName }),
+    );
+    zone.id = created.HostedZone?.Id?.replace('/hostedzone/', '') ?? '';
+  });
+  beforeEach(() => resetRoute53Limits(localEndpoint));
+  afterAll(() => resetRoute53Limits(localEndpoint));
+  return zone;
+}
