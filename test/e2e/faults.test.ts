@@ -480,51 +480,52 @@ const expectPlaces = (name: string, places: string[]) =>
   Object.fromEntries(result(name).sent.map((s, i) => [s.messageId, places[i]]));
 const expectApplied = (name: string, times: number[]) =>
   Object.fromEntries(result(name).sent.map((s, i) => [s.messageId, times[i]]));
+/** What became of a case: each message's terminal place, how many times each was applied (when given), its executions. */
+function expectCase(name: string, expected: { places: string[]; applied?: number[]; executions: string[] }) {
+  const found = result(name);
+  expect(found.places).toEqual(expectPlaces(name, expected.places));
+  if (expected.applied) expect(found.applied).toEqual(expectApplied(name, expected.applied));
+  expect(found.executions).toEqual(expected.executions);
+}
 
 describe('a workflow Task fails, then recovers', () => {
   test('GetChange throttled past its Retry after the write: the execution fails NotInSync’s way, the messages stay applied', () => {
-    expect(result('get-change').places).toEqual(expectPlaces('get-change', ['applied']));
-    expect(result('get-change').applied).toEqual(expectApplied('get-change', [1]));
-    expect(result('get-change').executions).toEqual(['r1 FAILED Route53.Route53Exception']);
+    expectCase('get-change', {
+      places: ['applied'],
+      applied: [1],
+      executions: ['r1 FAILED Route53.Route53Exception'],
+    });
   });
 
   test('ChangeBatch throttled past its Retry: the FAILED batch is redelivered, a new execution applies it once the fault clears', () => {
-    expect(result('throttled-then-applied').places).toEqual(
-      expectPlaces('throttled-then-applied', ['applied', 'applied']),
-    );
-    expect(result('throttled-then-applied').applied).toEqual(expectApplied('throttled-then-applied', [1, 1]));
-    expect(result('throttled-then-applied').executions).toEqual(['r1 FAILED PartsFailed', 'r2 SUCCEEDED']);
+    expectCase('throttled-then-applied', {
+      places: ['applied', 'applied'],
+      applied: [1, 1],
+      executions: ['r1 FAILED PartsFailed', 'r2 SUCCEEDED'],
+    });
   });
 
   test('the zone read throttled past the SDK’s retries: the deltas come back after a jittered delay, the next receive writes', () => {
-    expect(result('zone-read-throttled').places).toEqual(expectPlaces('zone-read-throttled', ['applied']));
-    expect(result('zone-read-throttled').applied).toEqual(expectApplied('zone-read-throttled', [1]));
-    expect(result('zone-read-throttled').executions).toEqual(['r2 SUCCEEDED']);
+    expectCase('zone-read-throttled', { places: ['applied'], applied: [1], executions: ['r2 SUCCEEDED'] });
   });
 
   test('the allowlist entry missing for two rounds, then back: applied by the third', () => {
-    expect(result('settings-back').places).toEqual(expectPlaces('settings-back', ['applied']));
-    expect(result('settings-back').applied).toEqual(expectApplied('settings-back', [1]));
-    expect(result('settings-back').executions).toEqual([
-      'r1 FAILED SettingsUnavailable',
-      'r2 FAILED SettingsUnavailable',
-      'r3 SUCCEEDED',
-    ]);
+    expectCase('settings-back', {
+      places: ['applied'],
+      applied: [1],
+      executions: ['r1 FAILED SettingsUnavailable', 'r2 FAILED SettingsUnavailable', 'r3 SUCCEEDED'],
+    });
   });
 });
 
 describe('a failure past the retry bound, or one no retry mends, dead-letters with its reason', () => {
   test('ChangeBatch throttled on every round: retries-exhausted after planner.maxAttempts', () => {
     const { sent } = result('retries-exhausted');
-    expect(result('retries-exhausted').places).toEqual(
-      expectPlaces('retries-exhausted', ['dead-letter retries-exhausted', 'dead-letter retries-exhausted']),
-    );
-    expect(result('retries-exhausted').applied).toEqual(expectApplied('retries-exhausted', [0, 0]));
-    expect(result('retries-exhausted').executions).toEqual([
-      'r1 FAILED PartsFailed',
-      'r2 FAILED PartsFailed',
-      'r3 FAILED PartsFailed',
-    ]);
+    expectCase('retries-exhausted', {
+      places: ['dead-letter retries-exhausted', 'dead-letter retries-exhausted'],
+      applied: [0, 0],
+      executions: ['r1 FAILED PartsFailed', 'r2 FAILED PartsFailed', 'r3 FAILED PartsFailed'],
+    });
     for (const { messageId } of sent) {
       expect(reasonsOf(letters, messageId)).toEqual([
         expect.stringMatching(/Rate exceeded.*\(after 3 attempts\)$/),
@@ -533,82 +534,72 @@ describe('a failure past the retry bound, or one no retry mends, dead-letters wi
   });
 
   test('InvalidChangeBatch naming one record: that record’s message invalid-change, the others applied', () => {
-    expect(result('invalid-change-named').places).toEqual(
-      expectPlaces('invalid-change-named', ['applied', 'dead-letter invalid-change', 'applied']),
-    );
-    expect(result('invalid-change-named').applied).toEqual(expectApplied('invalid-change-named', [1, 0, 1]));
-    expect(result('invalid-change-named').executions).toEqual(['r1 FAILED PartsFailed', 'r2 SUCCEEDED']);
+    expectCase('invalid-change-named', {
+      places: ['applied', 'dead-letter invalid-change', 'applied'],
+      applied: [1, 0, 1],
+      executions: ['r1 FAILED PartsFailed', 'r2 SUCCEEDED'],
+    });
   });
 
   test('InvalidInput naming no record: each record written alone, only the refused one invalid-change', () => {
-    expect(result('invalid-input-isolated').places).toEqual(
-      expectPlaces('invalid-input-isolated', ['applied', 'dead-letter invalid-change']),
-    );
-    expect(result('invalid-input-isolated').applied).toEqual(expectApplied('invalid-input-isolated', [1, 0]));
-    expect(result('invalid-input-isolated').executions).toEqual([
-      'r1 FAILED PartsFailed',
-      'r2 FAILED PartsFailed',
-    ]);
+    expectCase('invalid-input-isolated', {
+      places: ['applied', 'dead-letter invalid-change'],
+      applied: [1, 0],
+      executions: ['r1 FAILED PartsFailed', 'r2 FAILED PartsFailed'],
+    });
   });
 
   test('the hosted zone gone at the write (NoSuchHostedZone): zone-missing on the first retry, no second execution', () => {
-    expect(result('zone-missing-at-write').places).toEqual(
-      expectPlaces('zone-missing-at-write', ['dead-letter zone-missing']),
-    );
-    expect(result('zone-missing-at-write').executions).toEqual(['r1 FAILED PartsFailed']);
+    expectCase('zone-missing-at-write', {
+      places: ['dead-letter zone-missing'],
+      executions: ['r1 FAILED PartsFailed'],
+    });
   });
 
   test('the hosted zone not there at the read: zone-missing on the first try, no execution', () => {
-    expect(result('zone-missing-at-read').places).toEqual(
-      expectPlaces('zone-missing-at-read', ['dead-letter zone-missing']),
-    );
-    expect(result('zone-missing-at-read').executions).toEqual([]);
+    expectCase('zone-missing-at-read', { places: ['dead-letter zone-missing'], executions: [] });
   });
 
   test('Route 53 denies the write (AccessDenied, 403): access-denied', () => {
-    expect(result('access-denied-route53').places).toEqual(
-      expectPlaces('access-denied-route53', ['dead-letter access-denied']),
-    );
-    expect(result('access-denied-route53').executions).toEqual(['r1 FAILED PartsFailed']);
+    expectCase('access-denied-route53', {
+      places: ['dead-letter access-denied'],
+      executions: ['r1 FAILED PartsFailed'],
+    });
   });
 
   test('SSM denies the allowlist read (AccessDeniedException): access-denied', () => {
-    expect(result('access-denied-ssm').places).toEqual(
-      expectPlaces('access-denied-ssm', ['dead-letter access-denied']),
-    );
-    expect(result('access-denied-ssm').executions).toEqual(['r1 FAILED Ssm.AccessDeniedException']);
+    expectCase('access-denied-ssm', {
+      places: ['dead-letter access-denied'],
+      executions: ['r1 FAILED Ssm.AccessDeniedException'],
+    });
   });
 
   test('the allowlist entry missing for good: settings-unavailable after planner.maxAttempts', () => {
-    expect(result('settings-gone').places).toEqual(
-      expectPlaces('settings-gone', ['dead-letter settings-unavailable']),
-    );
-    expect(result('settings-gone').executions).toEqual([
-      'r1 FAILED SettingsUnavailable',
-      'r2 FAILED SettingsUnavailable',
-      'r3 FAILED SettingsUnavailable',
-    ]);
+    expectCase('settings-gone', {
+      places: ['dead-letter settings-unavailable'],
+      executions: [
+        'r1 FAILED SettingsUnavailable',
+        'r2 FAILED SettingsUnavailable',
+        'r3 FAILED SettingsUnavailable',
+      ],
+    });
   });
 });
 
 describe('a failure no one foresaw still ends with a reason', () => {
   test('a compare-and-swap conflict on every round: write-conflict after planner.maxAttempts', () => {
-    expect(result('write-conflict').places).toEqual(
-      expectPlaces('write-conflict', ['dead-letter write-conflict']),
-    );
-    expect(result('write-conflict').executions).toEqual([
-      'r1 FAILED PartsFailed',
-      'r2 FAILED PartsFailed',
-      'r3 FAILED PartsFailed',
-    ]);
+    expectCase('write-conflict', {
+      places: ['dead-letter write-conflict'],
+      executions: ['r1 FAILED PartsFailed', 'r2 FAILED PartsFailed', 'r3 FAILED PartsFailed'],
+    });
   });
 
   test('an error Route 53’s model does not know (a 400 that is not throttling): workflow-error on the first retry', () => {
     const [sent] = result('workflow-error').sent;
-    expect(result('workflow-error').places).toEqual(
-      expectPlaces('workflow-error', ['dead-letter workflow-error']),
-    );
-    expect(result('workflow-error').executions).toEqual(['r1 FAILED PartsFailed']);
+    expectCase('workflow-error', {
+      places: ['dead-letter workflow-error'],
+      executions: ['r1 FAILED PartsFailed'],
+    });
     expect(reasonsOf(letters, sent?.messageId ?? '')).toEqual([
       expect.stringMatching(/^workflow-error: .*Route53\.Route53Exception: An error r53dyn has never seen/),
     ]);
@@ -617,28 +608,36 @@ describe('a failure no one foresaw still ends with a reason', () => {
 
 describe('the deltas come back at the zone queue’s visibility timeout', () => {
   test('an execution that exceeds its TimeoutSeconds: a later receive starts a new execution that applies', () => {
-    expect(result('timeout').places).toEqual(expectPlaces('timeout', ['applied', 'applied']));
-    expect(result('timeout').applied).toEqual(expectApplied('timeout', [1, 1]));
-    // receive 2 found r1 still running and kept the deltas; receive 3 planned again
-    expect(result('timeout').executions).toEqual(['r1 TIMED_OUT', 'r3 SUCCEEDED']);
+    expectCase('timeout', {
+      places: ['applied', 'applied'],
+      applied: [1, 1],
+      // receive 2 found r1 still running and kept the deltas; receive 3 planned again
+      executions: ['r1 TIMED_OUT', 'r3 SUCCEEDED'],
+    });
   });
 
   test('an execution stopped by StopExecution: the next receive starts a new execution that applies', () => {
-    expect(result('stopped').places).toEqual(expectPlaces('stopped', ['applied', 'applied']));
-    expect(result('stopped').applied).toEqual(expectApplied('stopped', [1, 1]));
-    expect(result('stopped').executions).toEqual(['r1 ABORTED', 'r2 SUCCEEDED']);
+    expectCase('stopped', {
+      places: ['applied', 'applied'],
+      applied: [1, 1],
+      executions: ['r1 ABORTED', 'r2 SUCCEEDED'],
+    });
   });
 
   test('DeleteDeltas failing past its Retry: the next receive finds the messages written and starts nothing', () => {
-    expect(result('delete-deltas').places).toEqual(expectPlaces('delete-deltas', ['applied', 'applied']));
-    expect(result('delete-deltas').applied).toEqual(expectApplied('delete-deltas', [1, 1]));
-    expect(result('delete-deltas').executions).toEqual(['r1 SUCCEEDED']);
+    expectCase('delete-deltas', {
+      places: ['applied', 'applied'],
+      applied: [1, 1],
+      executions: ['r1 SUCCEEDED'],
+    });
   });
 
   test('ReleaseZone failing after a failed write: the next receive reads the failure and a new execution applies', () => {
-    expect(result('release-zone').places).toEqual(expectPlaces('release-zone', ['applied', 'applied']));
-    expect(result('release-zone').applied).toEqual(expectApplied('release-zone', [1, 1]));
-    expect(result('release-zone').executions).toEqual(['r1 FAILED PartsFailed', 'r2 SUCCEEDED']);
+    expectCase('release-zone', {
+      places: ['applied', 'applied'],
+      applied: [1, 1],
+      executions: ['r1 FAILED PartsFailed', 'r2 SUCCEEDED'],
+    });
   });
 });
 

@@ -100,6 +100,13 @@ async function registry(name: string) {
 }
 
 const of = (list: typeof machines, name: string) => list.filter((m) => m.name === name);
+/** The sorted A values `list` puts at `name`. */
+const addressesAt = (list: typeof machines, name: string) =>
+  of(list, name)
+    .map((m) => m.ipv4)
+    .sort();
+const expectAllSucceeded = (round: { executions: { status: string }[] }) =>
+  expect(round.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
 
 test('50 machines, 3 names: deregistrations, terminations and expired leases leave exactly the live machines', async () => {
   // Round 1: everyone registers; ten registrations are delivered twice.
@@ -111,13 +118,9 @@ test('50 machines, 3 names: deregistrations, terminations and expired leases lea
     ),
   );
   const round1 = await settle(deployed);
-  expect(round1.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
+  expectAllSucceeded(round1);
   for (const name of names) {
-    expect(await recordValues(zoneId, name, 'A')).toEqual(
-      of(machines, name)
-        .map((m) => m.ipv4)
-        .sort(),
-    );
+    expect(await recordValues(zoneId, name, 'A')).toEqual(addressesAt(machines, name));
   }
 
   // Round 2, within the lease (the pipeline stops meanwhile, so that the events can be seen arriving): 20 deregister (some twice), a late register older than each of the first five
@@ -147,7 +150,7 @@ test('50 machines, 3 names: deregistrations, terminations and expired leases lea
   // the rule delivers the events to the events queue
   await waitForQueueDepth(deployed.eventsQueueUrl, 5);
   const round2 = await settle(deployed);
-  expect(round2.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
+  expectAllSucceeded(round2);
 
   // Round 3, past the lease of the silent five: the live machines heartbeat again and the schedule's sweep runs.
   const waitMs = started + (leaseSeconds + 2) * 1000 - Date.now();
@@ -155,15 +158,11 @@ test('50 machines, 3 names: deregistrations, terminations and expired leases lea
   await send(alive.map((m) => ({ body: body('heartbeat', m) })));
   await send([{ body: JSON.stringify({ v: 1, action: 'sweep' }) }], deployed.eventsQueueUrl);
   const round3 = await settle(deployed);
-  expect(round3.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
+  expectAllSucceeded(round3);
 
   // Assert: exactly the live machines, and a tombstone for every other one.
   for (const name of names) {
-    expect(await recordValues(zoneId, name, 'A')).toEqual(
-      of(alive, name)
-        .map((m) => m.ipv4)
-        .sort(),
-    );
+    expect(await recordValues(zoneId, name, 'A')).toEqual(addressesAt(alive, name));
     expect(await registry(name)).toEqual({
       foreign: [],
       up: of(alive, name)

@@ -136,17 +136,18 @@ describe('the packaged template', () => {
     return [`logs:CreateLogStream ${group}:*`, `logs:PutLogEvents ${group}:*:*`];
   };
 
+  /** `sqs:<verb> !GetAtt <queue>.Arn` for each verb. */
+  const onQueue = (queue: string, ...verbs: string[]) =>
+    verbs.map((verb) => `sqs:${verb} !GetAtt ${queue}.Arn`);
+  const consumer = ['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'];
+
   test('the batcher reads its two queues and writes the zone queue and dead letters, nothing else', () => {
     expect(grants(policyAt('BatcherRole/batcher').document)).toEqual(
       [
-        'sqs:ReceiveMessage !GetAtt RegistrationsQueue.Arn',
-        'sqs:DeleteMessage !GetAtt RegistrationsQueue.Arn',
-        'sqs:GetQueueAttributes !GetAtt RegistrationsQueue.Arn',
-        'sqs:ReceiveMessage !GetAtt EventsQueue.Arn',
-        'sqs:DeleteMessage !GetAtt EventsQueue.Arn',
-        'sqs:GetQueueAttributes !GetAtt EventsQueue.Arn',
-        'sqs:SendMessage !GetAtt ZoneQueue.Arn',
-        'sqs:SendMessage !GetAtt DeadLetterQueue.Arn',
+        ...onQueue('RegistrationsQueue', ...consumer),
+        ...onQueue('EventsQueue', ...consumer),
+        ...onQueue('ZoneQueue', 'SendMessage'),
+        ...onQueue('DeadLetterQueue', 'SendMessage'),
         ...logs('batcher'),
       ].sort(),
     );
@@ -155,12 +156,8 @@ describe('the packaged template', () => {
   test('the planner holds the zone queue, reads the allowlisted zones, starts and reads back its executions', () => {
     expect(grants(policyAt('PlannerRole/planner').document)).toEqual(
       [
-        'sqs:ReceiveMessage !GetAtt ZoneQueue.Arn',
-        'sqs:DeleteMessage !GetAtt ZoneQueue.Arn',
-        'sqs:GetQueueAttributes !GetAtt ZoneQueue.Arn',
-        'sqs:ChangeMessageVisibility !GetAtt ZoneQueue.Arn',
-        'sqs:SendMessage !GetAtt DeadLetterQueue.Arn',
-        'sqs:SendMessage !GetAtt ZoneQueue.Arn',
+        ...onQueue('ZoneQueue', ...consumer, 'ChangeMessageVisibility', 'SendMessage'),
+        ...onQueue('DeadLetterQueue', 'SendMessage'),
         ...stageZones.map(
           (zone) => `route53:ListResourceRecordSets arn:aws:route53:::hostedzone/${zone.hostedZoneId}`,
         ),
@@ -180,8 +177,7 @@ describe('the packaged template', () => {
         ),
         'route53:GetChange arn:aws:route53:::change/*',
         ...stageZones.map((zone) => `ssm:GetParameter ${prefix}/${zone.hostedZoneId}`),
-        'sqs:DeleteMessage !GetAtt ZoneQueue.Arn',
-        'sqs:ChangeMessageVisibility !GetAtt ZoneQueue.Arn',
+        ...onQueue('ZoneQueue', 'DeleteMessage', 'ChangeMessageVisibility'),
         'cloudwatch:PutMetricData *',
       ].sort(),
     );
@@ -191,11 +187,9 @@ describe('the packaged template', () => {
     const verbs = ['ReceiveMessage', 'DeleteMessage', 'ChangeMessageVisibility', 'GetQueueAttributes'];
     expect(grants(policyAt('RedriveRole/redrive').document)).toEqual(
       [
-        ...verbs.flatMap((verb) => [
-          `sqs:${verb} !GetAtt DeadLetterQueue.Arn`,
-          `sqs:${verb} !GetAtt ZoneDeadLetterQueue.Arn`,
-        ]),
-        'sqs:SendMessage !GetAtt RegistrationsQueue.Arn',
+        ...onQueue('DeadLetterQueue', ...verbs),
+        ...onQueue('ZoneDeadLetterQueue', ...verbs),
+        ...onQueue('RegistrationsQueue', 'SendMessage'),
       ].sort(),
     );
   });
