@@ -96,8 +96,13 @@ function logAxis(values: number[], from: number, to: number, what: string): Axis
   return { at: (value) => from + ((Math.log10(value) - low) / (high - low)) * (to - from), ticks };
 }
 
-const axis = (scale: Scale | undefined, values: number[], from: number, to: number, what: string) =>
-  scale === 'log' ? logAxis(values, from, to, what) : linearAxis(values, from, to);
+/** A panel's x or y axis over its points, from one pixel to another, on the scale the panel asks for. */
+function axis(panel: Panel, points: Point[], dimension: 'x' | 'y', from: number, to: number): Axis {
+  const values = points.map((p) => p[dimension]);
+  return panel[`${dimension}Scale`] === 'log'
+    ? logAxis(values, from, to, `the ${dimension} axis of "${panel.title}"`)
+    : linearAxis(values, from, to);
+}
 
 function renderPanel(panel: Panel, index: number, top: number, width: number, height: number): string {
   const points = panel.series.flatMap((s) => s.points);
@@ -108,20 +113,8 @@ function renderPanel(panel: Panel, index: number, top: number, width: number, he
   const right = width - margin.right;
   const plotTop = top + margin.top;
   const bottom = top + height - margin.bottom;
-  const x = axis(
-    panel.xScale,
-    points.map((p) => p.x),
-    left,
-    right,
-    `the x axis of "${panel.title}"`,
-  );
-  const y = axis(
-    panel.yScale,
-    points.map((p) => p.y),
-    bottom,
-    plotTop,
-    `the y axis of "${panel.title}"`,
-  );
+  const x = axis(panel, points, 'x', left, right);
+  const y = axis(panel, points, 'y', bottom, plotTop);
   const out: string[] = [];
   out.push(`<g class="panel" data-panel="${index}" data-x-scale="${panel.xScale ?? 'linear'}" \
 data-y-scale="${panel.yScale ?? 'linear'}">`);

@@ -19,6 +19,17 @@ const expectDollars = (actual: Record<string, number>, expected: Record<string, 
   }
 };
 
+/** A run that did nothing but what `figures` say: every other count is 0. */
+const measuredRun = (figures: Partial<MeasuredRun>): MeasuredRun => ({
+  messages: 0,
+  stateTransitions: 0,
+  logBytes: 0,
+  route53Requests: 0,
+  sqsRequests: { standard: 0, fifo: 0 },
+  lambda: { invocations: 0, averageDurationMs: 0, memoryMb: 0 },
+  ...figures,
+});
+
 // 1,000 registrations: 2,000 billed SQS requests, 10 batcher invocations of 200 ms at 512 MB (1 GB-s in all),
 // 60 state transitions, 10 MiB of logs, 30 Route 53 requests
 const run: MeasuredRun = {
@@ -135,14 +146,7 @@ describe('cost estimates', () => {
   });
 
   it('leave the seed script only its hosted zone, Route 53 requests being priced at zero', () => {
-    const seed: MeasuredRun = {
-      messages: 1000,
-      sqsRequests: { standard: 0, fifo: 0 },
-      lambda: { invocations: 0, averageDurationMs: 0, memoryMb: 0 },
-      stateTransitions: 0,
-      logBytes: 0,
-      route53Requests: 1450,
-    };
+    const seed = measuredRun({ messages: 1000, route53Requests: 1450 });
 
     const estimate = monthlyEstimate({
       run: seed,

@@ -2,8 +2,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Chart, renderChart, tickLabel, writeChart } from '../bench/plot';
+import { type Chart, renderChart, type Series, tickLabel, writeChart } from '../bench/plot';
 import { byClass, findAll, parseXml, type XmlElement } from '../helpers/svg';
+
+/** A series from its x values and its y values, pairwise. */
+const line = (name: string, xs: number[], ys: number[]): Series => ({
+  name,
+  points: xs.map((x, i) => ({ x, y: ys[i] as number })),
+});
 
 const chart: Chart = {
   title: 'A fleet booting at once: r53dyn & the <seed> script',
@@ -13,22 +19,9 @@ const chart: Chart = {
       xLabel: 'machines',
       yLabel: 'Route 53 calls',
       series: [
-        {
-          name: 'r53dyn',
-          points: [
-            { x: 10, y: 4 },
-            { x: 100, y: 8 },
-            { x: 1000, y: 28 },
-          ],
-        },
-        {
-          name: 'seed',
-          points: [
-            { x: 1000, y: 1450 }, // out of order: drawn sorted by x
-            { x: 10, y: 10 },
-            { x: 100, y: 140 },
-          ],
-        },
+        line('r53dyn', [10, 100, 1000], [4, 8, 28]),
+        // out of order: drawn sorted by x
+        line('seed', [1000, 10, 100], [1450, 10, 140]),
       ],
     },
     {
@@ -37,24 +30,7 @@ const chart: Chart = {
       yLabel: 'seconds',
       xScale: 'log',
       yScale: 'log',
-      series: [
-        {
-          name: 'r53dyn',
-          points: [
-            { x: 10, y: 2 },
-            { x: 100, y: 10 },
-            { x: 1000, y: 12 },
-          ],
-        },
-        {
-          name: 'seed',
-          points: [
-            { x: 10, y: 1 },
-            { x: 100, y: 14 },
-            { x: 1000, y: 140 },
-          ],
-        },
-      ],
+      series: [line('r53dyn', [10, 100, 1000], [2, 10, 12]), line('seed', [10, 100, 1000], [1, 14, 140])],
     },
   ],
 };

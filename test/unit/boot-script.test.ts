@@ -105,6 +105,11 @@ function run(action: string, env: Record<string, string | undefined>) {
   });
 }
 
+/** Runs the script on an EC2 instance whose instance metadata `server` serves. */
+function onEc2(server: FakeServer, action: string, env: Record<string, string | undefined> = {}) {
+  return run(action, { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint, ...env });
+}
+
 describe('r53dyn-register.sh', () => {
   test('is POSIX sh', () => {
     expect(() => execFileSync('sh', ['-n', bootScriptPath])).not.toThrow();
@@ -114,7 +119,7 @@ describe('r53dyn-register.sh', () => {
     test('register sends the exact body, with the region from IMDS, using an IMDSv2 token', async () => {
       const server = await imds();
 
-      const result = await run('register', { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint });
+      const result = await onEc2(server, 'register');
 
       expect(result.status).toBe(0);
       const body = `{"v":1,"action":"register","record":"web.dyn.example.com","instanceId":"${instanceId}","ipv4":"203.0.113.10"}`;
@@ -145,8 +150,7 @@ describe('r53dyn-register.sh', () => {
     test('R53DYN_REGION wins over AWS_REGION and IMDS, which is then not asked', async () => {
       const server = await imds();
 
-      const result = await run('register', {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint,
+      const result = await onEc2(server, 'register', {
         R53DYN_REGION: 'us-west-2',
         AWS_REGION: 'eu-central-1',
       });
@@ -177,7 +181,7 @@ describe('r53dyn-register.sh', () => {
       async (_what, env, endpoint) => {
         const server = await imds();
 
-        const result = await run('register', { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint, ...env });
+        const result = await onEc2(server, 'register', env);
 
         expect(result.status).toBe(0);
         const body = `{"v":1,"action":"register","record":"web.dyn.example.com","instanceId":"${instanceId}","ipv4":"203.0.113.10"}`;
@@ -188,10 +192,7 @@ describe('r53dyn-register.sh', () => {
     test('ipv4 and ipv6 together, IPv6 found under the interface when meta-data/ipv6 is missing', async () => {
       const server = await imds({ ipv6: '2001:db8:1234::10\n2001:db8:1234::11', ipv6OnlyUnderMac: true });
 
-      const result = await run('register', {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint,
-        R53DYN_ADDRESS_FAMILIES: 'ipv4 ipv6',
-      });
+      const result = await onEc2(server, 'register', { R53DYN_ADDRESS_FAMILIES: 'ipv4 ipv6' });
 
       expect(result.status).toBe(0);
       const body =
@@ -204,10 +205,7 @@ describe('r53dyn-register.sh', () => {
     test('ipv6 only needs no public IPv4', async () => {
       const server = await imds({ publicIpv4: undefined, ipv6: '2001:db8::7' });
 
-      const result = await run('heartbeat', {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint,
-        R53DYN_ADDRESS_FAMILIES: 'ipv6',
-      });
+      const result = await onEc2(server, 'heartbeat', { R53DYN_ADDRESS_FAMILIES: 'ipv6' });
 
       expect(result.status).toBe(0);
       const body = `{"v":1,"action":"heartbeat","record":"web.dyn.example.com","instanceId":"${instanceId}","ipv6":"2001:db8::7"}`;
@@ -217,7 +215,7 @@ describe('r53dyn-register.sh', () => {
     test('heartbeat carries the address like register', async () => {
       const server = await imds();
 
-      const result = await run('heartbeat', { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint });
+      const result = await onEc2(server, 'heartbeat');
 
       expect(result.status).toBe(0);
       const body = `{"v":1,"action":"heartbeat","record":"web.dyn.example.com","instanceId":"${instanceId}","ipv4":"203.0.113.10"}`;
@@ -227,7 +225,7 @@ describe('r53dyn-register.sh', () => {
     test('deregister carries no address and does not need one', async () => {
       const server = await imds({ publicIpv4: undefined });
 
-      const result = await run('deregister', { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint });
+      const result = await onEc2(server, 'deregister');
 
       expect(result.status).toBe(0);
       const body = `{"v":1,"action":"deregister","record":"web.dyn.example.com","instanceId":"${instanceId}"}`;
@@ -251,7 +249,7 @@ describe('r53dyn-register.sh', () => {
     test('exits 3 and says what to do when the instance has no public IPv4', async () => {
       const server = await imds({ publicIpv4: undefined });
 
-      const result = await run('register', { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint });
+      const result = await onEc2(server, 'register');
 
       expect(result.status).toBe(3);
       expect(result.stderr).toBe(
@@ -265,7 +263,7 @@ describe('r53dyn-register.sh', () => {
       await server.close();
       servers.splice(servers.indexOf(server), 1);
 
-      const result = await run('register', { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint });
+      const result = await onEc2(server, 'register');
 
       expect(result.status).toBe(3);
       expect(result.stderr).toContain(`instance metadata did not answer at ${server.endpoint}`);
@@ -281,8 +279,7 @@ describe('r53dyn-register.sh', () => {
     ])('refuses a hostile %s from IMDS with exit 3 and sends nothing', async (_what, options) => {
       const server = await imds(options);
 
-      const result = await run('register', {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint,
+      const result = await onEc2(server, 'register', {
         R53DYN_ADDRESS_FAMILIES: 'ipv6' in options ? 'ipv4 ipv6' : 'ipv4',
       });
 
@@ -296,10 +293,7 @@ describe('r53dyn-register.sh', () => {
     test('retries with growing, jittered delays, and succeeds on the last attempt with the same message', async () => {
       const server = await imds();
 
-      const result = await run('register', {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint,
-        STUB_AWS_FAILURES: '7',
-      });
+      const result = await onEc2(server, 'register', { STUB_AWS_FAILURES: '7' });
 
       expect(result.status).toBe(0);
       const calls = awsCalls();
@@ -326,11 +320,7 @@ describe('r53dyn-register.sh', () => {
     test('exits 4 after R53DYN_MAX_ATTEMPTS failures', async () => {
       const server = await imds();
 
-      const result = await run('register', {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint,
-        STUB_AWS_FAILURES: '99',
-        R53DYN_MAX_ATTEMPTS: '3',
-      });
+      const result = await onEc2(server, 'register', { STUB_AWS_FAILURES: '99', R53DYN_MAX_ATTEMPTS: '3' });
 
       expect(result.status).toBe(4);
       expect(awsCalls()).toHaveLength(3);
@@ -368,7 +358,7 @@ describe('r53dyn-register.sh', () => {
     ])('exits 2 with %s, before asking any metadata', async (_what, env, message) => {
       const server = await imds();
 
-      const result = await run('register', { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.endpoint, ...env });
+      const result = await onEc2(server, 'register', env);
 
       expect(result.status).toBe(2);
       expect(result.stderr).toContain(message);
@@ -422,14 +412,24 @@ describe('r53dyn-register.sh', () => {
       return { metadata, checkip };
     }
 
+    /** Runs the script in an ECS task with these task metadata and checkip servers. */
+    function inTask(
+      metadata: FakeServer,
+      checkip: FakeServer,
+      action: string,
+      env: Record<string, string> = {},
+    ) {
+      return run(action, {
+        ECS_CONTAINER_METADATA_URI_V4: metadata.endpoint,
+        R53DYN_CHECKIP_URL: checkip.endpoint,
+        ...env,
+      });
+    }
+
     test('register uses the task id and the address from checkip, trimmed', async () => {
       const { metadata, checkip } = await ecs('  198.51.100.23 \n');
 
-      const result = await run('register', {
-        ECS_CONTAINER_METADATA_URI_V4: metadata.endpoint,
-        R53DYN_CHECKIP_URL: checkip.endpoint,
-        AWS_REGION: 'eu-north-1',
-      });
+      const result = await inTask(metadata, checkip, 'register', { AWS_REGION: 'eu-north-1' });
 
       expect(result.status).toBe(0);
       const body = `{"v":1,"action":"register","record":"web.dyn.example.com","instanceId":"${taskId}","ipv4":"198.51.100.23"}`;
@@ -441,10 +441,7 @@ describe('r53dyn-register.sh', () => {
     test('without a region setting, the region comes from the task ARN', async () => {
       const { metadata, checkip } = await ecs('198.51.100.23\n');
 
-      const result = await run('heartbeat', {
-        ECS_CONTAINER_METADATA_URI_V4: metadata.endpoint,
-        R53DYN_CHECKIP_URL: checkip.endpoint,
-      });
+      const result = await inTask(metadata, checkip, 'heartbeat');
 
       expect(result.status).toBe(0);
       expect(awsCalls()[0]?.slice(-2)).toEqual(['--region', 'ap-southeast-2']);
@@ -453,10 +450,7 @@ describe('r53dyn-register.sh', () => {
     test('deregister does not ask checkip', async () => {
       const { metadata, checkip } = await ecs('198.51.100.23\n');
 
-      const result = await run('deregister', {
-        ECS_CONTAINER_METADATA_URI_V4: metadata.endpoint,
-        R53DYN_CHECKIP_URL: checkip.endpoint,
-      });
+      const result = await inTask(metadata, checkip, 'deregister');
 
       expect(result.status).toBe(0);
       const body = `{"v":1,"action":"deregister","record":"web.dyn.example.com","instanceId":"${taskId}"}`;
@@ -469,10 +463,7 @@ describe('r53dyn-register.sh', () => {
       async (answer) => {
         const { metadata, checkip } = await ecs(answer);
 
-        const result = await run('register', {
-          ECS_CONTAINER_METADATA_URI_V4: metadata.endpoint,
-          R53DYN_CHECKIP_URL: checkip.endpoint,
-        });
+        const result = await inTask(metadata, checkip, 'register');
 
         expect(result.status).toBe(3);
         expect(result.stderr).toContain(`${checkip.endpoint} did not answer an IPv4 address`);
@@ -661,31 +652,32 @@ describe('r53dyn-register.sh', () => {
 
     test('a flapping check never sends a deregistration twice', async () => {
       check.writeState('published', 0);
-      // N = 2: a pass resets the count, so only two failures in a row deregister.
-      const healthy = [false, true, false, true, false, false, false, false, true, false, true];
+      const { register, heartbeat, deregister } = bodyOf;
+      // Each heartbeat's check, and what the heartbeat sends. N = 2: a pass resets the count, so only two failures
+      // in a row deregister.
+      const steps: [healthy: boolean, sends: string[]][] = [
+        [false, [heartbeat]],
+        [true, [heartbeat]],
+        [false, [heartbeat]],
+        [true, [heartbeat]],
+        [false, [heartbeat]],
+        [false, [deregister]],
+        [false, []],
+        [false, []],
+        [true, [register]],
+        [false, [heartbeat]],
+        [true, [heartbeat]],
+      ];
 
       const sent: string[][] = [];
-      for (const h of healthy) {
-        check.setHealthy(h);
+      for (const [healthy] of steps) {
+        check.setHealthy(healthy);
         const result = await gate('heartbeat', { R53DYN_READINESS_FAILURES: '2' });
-        expect(result.status).toBe(h ? 0 : 5);
+        expect(result.status).toBe(healthy ? 0 : 5);
         sent.push(result.sent);
       }
 
-      const { register, heartbeat, deregister } = bodyOf;
-      expect(sent).toEqual([
-        [heartbeat],
-        [heartbeat],
-        [heartbeat],
-        [heartbeat],
-        [heartbeat],
-        [deregister],
-        [],
-        [],
-        [register],
-        [heartbeat],
-        [heartbeat],
-      ]);
+      expect(sent).toEqual(steps.map(([, sends]) => sends));
       expect(check.state()).toBe(stateText('published', 0));
     });
 

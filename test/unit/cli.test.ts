@@ -22,18 +22,21 @@ const roles = {
 const now = 1_800_000_000_000;
 const instanceSender = 'AROAINSTANCEROLE0001:i-0123456789abcdef0';
 
+// The machine's register message, as its boot script sends it.
+const registerMessage = JSON.stringify({
+  v: 1,
+  action: 'register',
+  record: 'web.dyn.example.test.',
+  instanceId: 'i-0123456789abcdef0',
+  ipv4: '54.1.1.1',
+});
+
 function letter(overrides: Partial<ReceivedLetter> = {}): ReceivedLetter {
   return {
     queue: 'dead-letter',
     sqsMessageId: 'sqs-1',
     receiptHandle: 'handle-1',
-    body: JSON.stringify({
-      v: 1,
-      action: 'register',
-      record: 'web.dyn.example.test.',
-      instanceId: 'i-0123456789abcdef0',
-      ipv4: '54.1.1.1',
-    }),
+    body: registerMessage,
     system: { SenderId: `${roles.batcher}:batcher-session`, SentTimestamp: String(now - 5000) },
     attributes: {
       [ATTRIBUTES.reason]:
@@ -72,21 +75,18 @@ describe('format', () => {
 });
 
 describe('whose word a dead letter carries (docs/design.md §7.3)', () => {
-  test("written by one of the stack's roles: the original envelope in its attributes is kept", () => {
-    // Act
-    const judged = envelopeOf(letter(), roles);
-
-    // Assert
-    expect(judged).toEqual({
-      envelope: { messageId: 'original-1', sentAt: now - 60_000, senderId: instanceSender },
-      kept: true,
-      writtenBy: 'batcher',
-    });
-  });
-
-  test('moved by SQS after maxReceiveCount: SQS’s own envelope, which nobody can forge', () => {
-    // Act
-    const judged = envelopeOf(
+  test.each([
+    [
+      "written by one of the stack's roles: the original envelope in its attributes is kept",
+      letter(),
+      {
+        envelope: { messageId: 'original-1', sentAt: now - 60_000, senderId: instanceSender },
+        kept: true,
+        writtenBy: 'batcher',
+      },
+    ],
+    [
+      'moved by SQS after maxReceiveCount: SQS’s own envelope, which nobody can forge',
       letter({
         attributes: {},
         system: {
@@ -95,15 +95,18 @@ describe('whose word a dead letter carries (docs/design.md §7.3)', () => {
           DeadLetterQueueSourceArn: 'arn:aws:sqs:us-east-1:1:r53dyn-prod-registrations',
         },
       }),
-      roles,
-    );
+      {
+        envelope: { messageId: 'sqs-1', sentAt: now - 9000, senderId: instanceSender },
+        kept: true,
+        writtenBy: 'sqs',
+      },
+    ],
+  ])('%s', (_title, received, expected) => {
+    // Act
+    const judged = envelopeOf(received, roles);
 
     // Assert
-    expect(judged).toEqual({
-      envelope: { messageId: 'sqs-1', sentAt: now - 9000, senderId: instanceSender },
-      kept: true,
-      writtenBy: 'sqs',
-    });
+    expect(judged).toEqual(expected);
   });
 
   test('written by anyone else: its claimed sender is not kept, and its claimed time can only make it older', () => {
@@ -252,13 +255,7 @@ describe('what a redrive sends back', () => {
     expect([withSweep.copies, withSweep.skipped.map((s) => s.messageId), withSweep.deleteAfter]).toEqual([
       [
         {
-          body: JSON.stringify({
-            v: 1,
-            action: 'register',
-            record: 'web.dyn.example.test.',
-            instanceId: 'i-0123456789abcdef0',
-            ipv4: '54.1.1.1',
-          }),
+          body: registerMessage,
           envelope: { messageId: 'm1', sentAt: now - 1000, senderId: instanceSender },
         },
       ],

@@ -28,6 +28,19 @@ const ours = {
   registry: rrset(REGISTRY, 'TXT', ['"r53dyn=1;o=prod;i=i-0abc;4=192.0.2.1;t=1;s=up"']),
 };
 
+// The reasons in full, one builder a rule: what stands at `name`, and why our records cannot stand beside it.
+const delegated =
+  'has an NS record (a delegation), and records at or below a delegation are not served from this zone';
+const cname = (name: string) =>
+  `${NAME_CONFLICT}: ${name} has a CNAME record, and Route 53 allows no other record beside a CNAME`;
+const delegation = (name: string) => `${NAME_CONFLICT}: ${name} ${delegated}`;
+const below = (name: string, delegationName: string) =>
+  `${NAME_CONFLICT}: ${name} is below ${delegationName}, which ${delegated}`;
+const policy = (name: string, type: string) =>
+  `${NAME_CONFLICT}: ${name} has ${type} record sets with a routing policy, and Route 53 allows no simple ${type} record set beside them`;
+const aliasOf = (name: string, type: string) =>
+  `${NAME_CONFLICT}: ${name} has an alias ${type} record, and Route 53 allows one ${type} record set per name, alias or not`;
+
 const view = (parts: Partial<NameView>): NameView => ({
   record: RECORD,
   registry: REGISTRY,
@@ -75,45 +88,33 @@ describe('findNameConflict', () => {
 
   describe('at the record name', () => {
     it.each([
-      [
-        'a CNAME',
-        [rrset(RECORD, 'CNAME', ['elsewhere.example.net.'])],
-        `${NAME_CONFLICT}: ${RECORD} has a CNAME record, and Route 53 allows no other record beside a CNAME`,
-      ],
-      [
-        'an alias CNAME',
-        [alias(RECORD, 'CNAME')],
-        `${NAME_CONFLICT}: ${RECORD} has a CNAME record, and Route 53 allows no other record beside a CNAME`,
-      ],
+      ['a CNAME', [rrset(RECORD, 'CNAME', ['elsewhere.example.net.'])], cname(RECORD)],
+      ['an alias CNAME', [alias(RECORD, 'CNAME')], cname(RECORD)],
       [
         'an NS delegation',
         [rrset(RECORD, 'NS', ['ns1.example.net.', 'ns2.example.net.'])],
-        `${NAME_CONFLICT}: ${RECORD} has an NS record (a delegation), and records at or below a delegation are not served from this zone`,
+        delegation(RECORD),
       ],
       [
         'a delegation with a DS beside it',
         [rrset(RECORD, 'DS', ['12345 13 2 ABCDEF']), rrset(RECORD, 'NS', ['ns1.example.net.'])],
-        `${NAME_CONFLICT}: ${RECORD} has an NS record (a delegation), and records at or below a delegation are not served from this zone`,
+        delegation(RECORD),
       ],
       [
         'two A sets (a routing policy read without SetIdentifier)',
         [rrset(RECORD, 'A', ['192.0.2.1']), rrset(RECORD, 'A', ['192.0.2.2'])],
-        `${NAME_CONFLICT}: ${RECORD} has A record sets with a routing policy, and Route 53 allows no simple A record set beside them`,
+        policy(RECORD, 'A'),
       ],
       [
         'one weighted AAAA set',
         [rrset(RECORD, 'AAAA', ['2001:db8::1'], { SetIdentifier: 'blue' })],
-        `${NAME_CONFLICT}: ${RECORD} has AAAA record sets with a routing policy, and Route 53 allows no simple AAAA record set beside them`,
+        policy(RECORD, 'AAAA'),
       ],
-      [
-        'an alias A',
-        [alias(RECORD, 'A')],
-        `${NAME_CONFLICT}: ${RECORD} has an alias A record, and Route 53 allows one A record set per name, alias or not`,
-      ],
+      ['an alias A', [alias(RECORD, 'A')], aliasOf(RECORD, 'A')],
       [
         'an alias AAAA read without AliasTarget',
         [ours.a, { Name: RECORD, Type: 'AAAA' }],
-        `${NAME_CONFLICT}: ${RECORD} has an alias AAAA record, and Route 53 allows one AAAA record set per name, alias or not`,
+        aliasOf(RECORD, 'AAAA'),
       ],
     ])('finds %s', (_what, atRecord: ReadRecordSet[], reason) => {
       expect(findNameConflict(view({ atRecord, atRegistry: [ours.registry] }))).toBe(reason);
@@ -122,31 +123,15 @@ describe('findNameConflict', () => {
 
   describe('at the registry name', () => {
     it.each([
-      [
-        'a CNAME',
-        [rrset(REGISTRY, 'CNAME', ['elsewhere.example.net.'])],
-        `${NAME_CONFLICT}: ${REGISTRY} has a CNAME record, and Route 53 allows no other record beside a CNAME`,
-      ],
-      [
-        'an NS delegation',
-        [rrset(REGISTRY, 'NS', ['ns1.example.net.'])],
-        `${NAME_CONFLICT}: ${REGISTRY} has an NS record (a delegation), and records at or below a delegation are not served from this zone`,
-      ],
-      [
-        'two TXT sets',
-        [ours.registry, rrset(REGISTRY, 'TXT', ['"other"'])],
-        `${NAME_CONFLICT}: ${REGISTRY} has TXT record sets with a routing policy, and Route 53 allows no simple TXT record set beside them`,
-      ],
+      ['a CNAME', [rrset(REGISTRY, 'CNAME', ['elsewhere.example.net.'])], cname(REGISTRY)],
+      ['an NS delegation', [rrset(REGISTRY, 'NS', ['ns1.example.net.'])], delegation(REGISTRY)],
+      ['two TXT sets', [ours.registry, rrset(REGISTRY, 'TXT', ['"other"'])], policy(REGISTRY, 'TXT')],
       [
         'one weighted TXT set',
         [rrset(REGISTRY, 'TXT', ['"x"'], { SetIdentifier: 'one' })],
-        `${NAME_CONFLICT}: ${REGISTRY} has TXT record sets with a routing policy, and Route 53 allows no simple TXT record set beside them`,
+        policy(REGISTRY, 'TXT'),
       ],
-      [
-        'an alias TXT',
-        [alias(REGISTRY, 'TXT')],
-        `${NAME_CONFLICT}: ${REGISTRY} has an alias TXT record, and Route 53 allows one TXT record set per name, alias or not`,
-      ],
+      ['an alias TXT', [alias(REGISTRY, 'TXT')], aliasOf(REGISTRY, 'TXT')],
     ])('finds %s', (_what, atRegistry: ReadRecordSet[], reason) => {
       expect(findNameConflict(view({ atRecord: [ours.a], atRegistry }))).toBe(reason);
     });
@@ -164,7 +149,7 @@ describe('findNameConflict', () => {
   describe('above the record', () => {
     it('finds the record below a delegation', () => {
       expect(findNameConflict(view({ atRecord: [ours.a], delegations: ['dyn.example.com.'] }))).toBe(
-        `${NAME_CONFLICT}: ${RECORD} is below dyn.example.com., which has an NS record (a delegation), and records at or below a delegation are not served from this zone`,
+        below(RECORD, 'dyn.example.com.'),
       );
     });
 
@@ -172,7 +157,7 @@ describe('findNameConflict', () => {
       const record = 'a.b.web.dyn.example.com.';
       const delegations = ['B.web.dyn.example.com', 'web.dyn.example.com.', 'other.example.com.'];
       expect(findNameConflict(view({ record, registry: `_r53dyn.${record}`, delegations }))).toBe(
-        `${NAME_CONFLICT}: ${record} is below web.dyn.example.com., which has an NS record (a delegation), and records at or below a delegation are not served from this zone`,
+        below(record, 'web.dyn.example.com.'),
       );
     });
 
@@ -187,16 +172,12 @@ describe('findNameConflict', () => {
   it('checks the record name before the registry name', () => {
     const atRecord = [alias(RECORD, 'A')];
     const atRegistry = [rrset(REGISTRY, 'CNAME', ['elsewhere.example.net.'])];
-    expect(findNameConflict(view({ atRecord, atRegistry }))).toBe(
-      `${NAME_CONFLICT}: ${RECORD} has an alias A record, and Route 53 allows one A record set per name, alias or not`,
-    );
+    expect(findNameConflict(view({ atRecord, atRegistry }))).toBe(aliasOf(RECORD, 'A'));
   });
 
   it('compares names without regard to case or the trailing dot', () => {
     const atRegistry = [rrset('_R53DYN.Web.Dyn.Example.Com', 'CNAME', ['elsewhere.example.net.'])];
-    expect(findNameConflict(view({ atRegistry }))).toBe(
-      `${NAME_CONFLICT}: ${REGISTRY} has a CNAME record, and Route 53 allows no other record beside a CNAME`,
-    );
+    expect(findNameConflict(view({ atRegistry }))).toBe(cname(REGISTRY));
   });
 
   describe('properties', () => {

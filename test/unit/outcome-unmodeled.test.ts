@@ -21,32 +21,26 @@ const summary = (previous: PreviousExecution) =>
   }));
 
 describe('verdictsOf', () => {
-  it('retries a part Route 53 throttled (code Throttling, named Route53.Route53Exception)', () => {
-    // Arrange
-    const previous = partsFailed(
-      'Route53.Route53Exception',
+  it.each([
+    [
+      'retries a part Route 53 throttled (code Throttling, named Route53.Route53Exception)',
       'Rate exceeded (Service: Route53, Status Code: 400, Request ID: 6a2de6d2)',
-    );
-
-    // Act
-    const verdicts = summary(previous);
-
-    // Assert
-    expect(verdicts).toEqual([{ kind: 'retry', records: ['web'], code: 'retries-exhausted' }]);
-  });
-
-  it('refuses a part Route 53 denied (code AccessDenied, HTTP 403) as access-denied', () => {
-    // Arrange
-    const previous = partsFailed(
-      'Route53.Route53Exception',
+      { kind: 'retry', records: ['web'], code: 'retries-exhausted' },
+    ],
+    [
+      'refuses a part Route 53 denied (code AccessDenied, HTTP 403) as access-denied',
       'User: arn:aws:sts::000000000000:assumed-role/r53dyn/x is not authorized to perform: route53:ChangeResourceRecordSets (Service: Route53, Status Code: 403, Request ID: 1)',
-    );
+      { kind: 'refuse', records: ['web'], code: 'access-denied' },
+    ],
+  ])('%s', (_title, cause, verdict) => {
+    // Arrange
+    const previous = partsFailed('Route53.Route53Exception', cause);
 
     // Act
     const verdicts = summary(previous);
 
     // Assert
-    expect(verdicts).toEqual([{ kind: 'refuse', records: ['web'], code: 'access-denied' }]);
+    expect(verdicts).toEqual([verdict]);
   });
 
   it('retries an unmodeled server error, and refuses an unmodeled client error it cannot place as workflow-error', () => {
