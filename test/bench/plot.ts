@@ -104,24 +104,42 @@ function axis(panel: Panel, points: Point[], dimension: 'x' | 'y', from: number,
     : linearAxis(values, from, to);
 }
 
+/** The plotting area of a panel, in pixels. */
+interface Box {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+
 function renderPanel(panel: Panel, index: number, top: number, width: number, height: number): string {
   const points = panel.series.flatMap((s) => s.points);
   if (points.length === 0) {
     throw new Error(`panel "${panel.title}" has no points`);
   }
-  const left = margin.left;
-  const right = width - margin.right;
-  const plotTop = top + margin.top;
-  const bottom = top + height - margin.bottom;
-  const x = axis(panel, points, 'x', left, right);
-  const y = axis(panel, points, 'y', bottom, plotTop);
-  const out: string[] = [];
-  out.push(`<g class="panel" data-panel="${index}" data-x-scale="${panel.xScale ?? 'linear'}" \
-data-y-scale="${panel.yScale ?? 'linear'}">`);
-  out.push(
-    `<text class="panel-title" x="${num((left + right) / 2)}" y="${num(top + 22)}" text-anchor="middle" \
+  const box: Box = {
+    left: margin.left,
+    right: width - margin.right,
+    top: top + margin.top,
+    bottom: top + height - margin.bottom,
+  };
+  const x = axis(panel, points, 'x', box.left, box.right);
+  const y = axis(panel, points, 'y', box.bottom, box.top);
+  return [
+    `<g class="panel" data-panel="${index}" data-x-scale="${panel.xScale ?? 'linear'}" \
+data-y-scale="${panel.yScale ?? 'linear'}">`,
+    `<text class="panel-title" x="${num((box.left + box.right) / 2)}" y="${num(top + 22)}" text-anchor="middle" \
 font-size="15" font-weight="bold">${escapeXml(panel.title)}</text>`,
-  );
+    ...renderAxes(panel, box, x, y),
+    ...renderSeries(panel, box, x, y),
+    '</g>',
+  ].join('\n');
+}
+
+/** Grid lines, ticks, the frame and the axis labels. */
+function renderAxes(panel: Panel, box: Box, x: Axis, y: Axis): string[] {
+  const { left, right, top: plotTop, bottom } = box;
+  const out: string[] = [];
   for (const tick of y.ticks) {
     const py = num(y.at(tick));
     out.push(
@@ -154,7 +172,13 @@ font-size="13">${escapeXml(panel.xLabel)}</text>`,
     `<text class="y-label" x="${num(left - 58)}" y="${yMid}" text-anchor="middle" font-size="13" \
 transform="rotate(-90 ${num(left - 58)} ${yMid})">${escapeXml(panel.yLabel)}</text>`,
   );
-  // the legend sits on a pale box in the top-left corner, drawn after (so over) the lines
+  return out;
+}
+
+/** Each series as a line with its points, then the legend on a pale box in the top-left corner, over the lines. */
+function renderSeries(panel: Panel, box: Box, x: Axis, y: Axis): string[] {
+  const { left, top: plotTop } = box;
+  const out: string[] = [];
   const longest = Math.max(...panel.series.map((s) => s.name.length));
   const legend = [
     `<rect class="legend" x="${num(left + 6)}" y="${num(plotTop + 6)}" width="${num(48 + longest * 7)}" \
@@ -186,8 +210,8 @@ stroke-width="2"${dash}/>`,
     );
     legend.push('</g>');
   });
-  out.push(...legend, '</g>');
-  return out.join('\n');
+  out.push(...legend);
+  return out;
 }
 
 /** The chart as an SVG document: a title, then its panels one below the other. */
