@@ -4,7 +4,7 @@
 // record created by hand is never touched; a batch delivered twice is written once.
 
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ChangeResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   ChangeMessageVisibilityCommand,
@@ -17,7 +17,7 @@ import { processBatch } from '../../handlers/batcher';
 import { ATTRIBUTES } from '../../handlers/core/contract';
 import { processDeltas } from '../../handlers/planner';
 import { readBatcherSettings, readPlannerSettings } from '../../handlers/settings';
-import { route53, sqs } from '../helpers/localstack';
+import { sqs } from '../helpers/localstack';
 import {
   changeByHand,
   type DeployedStack,
@@ -122,32 +122,11 @@ test('another writer changes the registry between the read and the write: the ro
       if (!wrote) {
         wrote = true;
         const registry = (await recordValues(zoneId, `_r53dyn.${record}.`, 'TXT')) ?? [];
-        await route53.send(
-          new ChangeResourceRecordSetsCommand({
-            HostedZoneId: zoneId,
-            ChangeBatch: {
-              Changes: [
-                {
-                  Action: 'DELETE',
-                  ResourceRecordSet: {
-                    Name: `_r53dyn.${record}.`,
-                    Type: 'TXT',
-                    TTL: 60,
-                    ResourceRecords: registry.map((Value) => ({ Value })),
-                  },
-                },
-                {
-                  Action: 'CREATE',
-                  ResourceRecordSet: {
-                    Name: `_r53dyn.${record}.`,
-                    Type: 'TXT',
-                    TTL: 60,
-                    ResourceRecords: [...registry, foreign].map((Value) => ({ Value })),
-                  },
-                },
-              ],
-            },
-          }),
+        // the other writer replaces the registry, keeping every entry and adding one of its own
+        await changeByHand(
+          zoneId,
+          [{ name: `_r53dyn.${record}.`, type: 'TXT', values: [...registry, foreign] }],
+          'UPSERT',
         );
       }
       return out;
