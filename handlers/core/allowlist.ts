@@ -1,4 +1,4 @@
-// The allowlist (SPEC §2) is the only thing that grants write access to a zone, so it fails closed:
+// The allowlist (docs/design.md §6) is the only thing that grants write access to a zone, so it fails closed:
 // a missing list allows nothing, and anything unexpected is an error rather than a guess.
 import { z } from 'zod';
 import type { Allowlist, ZoneRule } from './model';

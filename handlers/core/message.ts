@@ -1,4 +1,4 @@
-// Turns one SQS body into a Message or a Rejection (SPEC §1). Everything on the queue is untrusted: an
+// Turns one SQS body into a Message or a Rejection (docs/design.md §3.1). Everything on the queue is untrusted: an
 // instance holds sqs:SendMessage and nothing else, so this is where its reach is bounded. Checks run
 // in a fixed order and the first failure is reported with a stable code that operators can match on.
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// Least-privilege checks over IAM policy documents as they sit in a CloudFormation template (SPEC §7). Each
+// Least-privilege checks over IAM policy documents as they sit in a CloudFormation template (docs/design.md §7.4). Each
 // check returns the problems it found as sentences, so a test asserts the exact list: empty for a good policy,
 // and exactly the expected complaints for a bad one.
 

@@ -1,5 +1,6 @@
 // docs/design.md is the contract the code cites: every `docs/design.md §N` in the repository must name one of its
-// headings, and its table of reason codes must be the closed list in handlers/core/contract.ts, word for word.
+// headings, nothing cites the SPEC the project started from, and the doc's table of reason codes must be the closed
+// list in handlers/core/contract.ts, word for word. The README's map of test/helpers stays complete.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,6 +47,20 @@ test('every citation of docs/design.md names one of its sections', () => {
   expect(unresolved).toEqual([]);
 });
 
+test('nothing cites a contract outside the repository (sections of the SPEC the project started from)', () => {
+  // Arrange
+  const files = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => /\.(ts|js|py|sh|yml)$/.test(f));
+
+  // Act
+  const outside = files.filter((file) => /SPEC\s§/.test(readFileSync(join(root, file), 'utf8')));
+
+  // Assert
+  expect(files.length).toBeGreaterThan(100);
+  expect(outside).toEqual([]);
+});
+
 test('the reason-code table is the closed list of the contract module, word for word', () => {
   // Arrange
   const table = design.split('<!-- reason-codes:start -->')[1]?.split('<!-- reason-codes:end -->')[0] ?? '';
@@ -55,4 +70,21 @@ test('the reason-code table is the closed list of the contract module, word for 
 
   // Assert
   expect(rows).toEqual(Object.entries(REASONS));
+});
+
+test("the README's map of test/helpers names every helper there is, and no other", () => {
+  // Arrange
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const map = readme.split('`test/helpers/`, by what a test needs:')[1]?.split('\n## ')[0] ?? '';
+  const helpers = execFileSync('git', ['ls-files', 'test/helpers'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace('test/helpers/', ''));
+
+  // Act
+  const named = [...map.matchAll(/`([a-z0-9-]+\.ts)`/g)].map((m) => m[1]);
+
+  // Assert
+  expect(helpers.length).toBeGreaterThan(10);
+  expect([...new Set(named)].sort()).toEqual(helpers.sort());
 });
