@@ -118,7 +118,9 @@ function reasonOf(letter: ReceivedLetter): { reason: DeadLetterRow['reason']; de
 
 function receiveLimitDetail(letter: ReceivedLetter): string {
   const source = (letter.system.DeadLetterQueueSourceArn ?? '').split(':').pop();
-  return source ? `moved by SQS from ${source} after maxReceiveCount receives` : 'no r53dyn-reason attribute';
+  return source
+    ? `moved by SQS from ${source} after maxReceiveCount receives`
+    : `no ${ATTRIBUTES.reason} attribute`;
 }
 
 /** What a registration body names, read leniently: dead letters are often not valid messages. */

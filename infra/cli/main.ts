@@ -1,7 +1,7 @@
 // r53dyn: the operator's command line. `npx r53dyn --help`; every command takes the AWS CLI's --profile,
 // --region and --endpoint-url, and --stage names the stack `r53dyn-<stage>`.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { REASON_CODES } from '../../handlers/core/contract';
+import { ATTRIBUTES, REASON_CODES } from '../../handlers/core/contract';
 import { connect, type GlobalOptions, loadStack, loadZoneRules } from './context';
 import { APPROXIMATE_NOTE, deadLetterTable, UNVERIFIED_NOTE } from './dead-letters';
 import { EXIT, type ExitCode, explain } from './errors';
@@ -131,7 +131,7 @@ function addDlq(program: Command, { io, act, emit }: Kit): void {
     .description('dead letters grouped by reason code, with sender, record and age (approximate)')
     .addHelpText(
       'after',
-      `\nThe listing is ${APPROXIMATE_NOTE}.\nMessages without r53dyn-reason were moved by SQS after maxReceiveCount receives: shown as receive-limit.\nThe zone queue's FIFO dead-letter queue shows at most ten deltas per zone at a time.`,
+      `\nThe listing is ${APPROXIMATE_NOTE}.\nMessages without ${ATTRIBUTES.reason} were moved by SQS after maxReceiveCount receives: shown as receive-limit.\nThe zone queue's FIFO dead-letter queue shows at most ten deltas per zone at a time.`,
     )
     .addOption(reasonOption())
     .option('--limit <n>', 'read at most this many dead letters', positiveInt, 1000)
@@ -158,7 +158,7 @@ function addDlq(program: Command, { io, act, emit }: Kit): void {
 const REDRIVE_HELP = `
 Deregistrations always go back; registrations sent more than an hour ago (the tombstone horizon) do not: the
 machine's next heartbeat restores them. Each copy is sent before its dead letter is deleted, so an interrupted
-redrive leaves duplicates (which share r53dyn-message-id and fold away), never a loss. Runs as the stack's
+redrive leaves duplicates (which share ${ATTRIBUTES.messageId} and fold away), never a loss. Runs as the stack's
 redrive role (RedriveRoleArn). The listing is approximate: SQS has no peek.`;
 
 function addRedrive(program: Command, { io, act, emit }: Kit): void {
@@ -168,7 +168,7 @@ function addRedrive(program: Command, { io, act, emit }: Kit): void {
       'send dead letters back to the registrations queue once their cause is fixed; without --yes, only say what would go',
     )
     .addOption(reasonOption())
-    .option('--id <id...>', 'only these messages (r53dyn-message-id or SQS message id)')
+    .option('--id <id...>', `only these messages (${ATTRIBUTES.messageId} or SQS message id)`)
     .option('--yes', 'really send them back')
     .addHelpText('after', REDRIVE_HELP)
     .action(
