@@ -2,12 +2,12 @@
 // short visibility timeout and made visible again (ChangeMessageVisibility 0) once read. A FIFO queue shows at
 // most one receive's worth of each message group while it is held.
 import {
-  ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { changeVisibility } from '../../handlers/adapters/sqs';
 import type { DeadLetterQueue, ReceivedLetter } from './dead-letters';
 
 /** How long a listed message stays hidden if the CLI dies before releasing it. */
@@ -69,25 +69,7 @@ export async function receiveHeld(
 
 /** Makes messages visible again at once (best effort: they come back at the end of the hold anyway). */
 export async function release(sqs: SQSClient, queueUrl: string, receiptHandles: string[]): Promise<void> {
-  await setVisibility(sqs, queueUrl, receiptHandles, 0);
-}
-
-export async function setVisibility(
-  sqs: SQSClient,
-  queueUrl: string,
-  receiptHandles: string[],
-  seconds: number,
-): Promise<void> {
-  for (let i = 0; i < receiptHandles.length; i += 10) {
-    await sqs.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: receiptHandles
-          .slice(i, i + 10)
-          .map((ReceiptHandle, n) => ({ Id: `m${n}`, ReceiptHandle, VisibilityTimeout: seconds })),
-      }),
-    );
-  }
+  await changeVisibility(sqs, queueUrl, receiptHandles, 0);
 }
 
 /** SQS's own approximate counts of a queue. */

@@ -4,6 +4,7 @@
 // duplicate shares its r53dyn-message-id, which folding absorbs (docs/design.md §4.2).
 import { DeleteMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { changeVisibility } from '../../handlers/adapters/sqs';
 import { type Aws, awsClients, type Stack, stackRoleIds } from './context';
 import {
   APPROXIMATE_NOTE,
@@ -15,7 +16,7 @@ import {
 } from './dead-letters';
 import { CliError } from './errors';
 import { bare, count, table } from './format';
-import { HOLD_SECONDS, receiveHeld, release, setVisibility } from './queues';
+import { HOLD_SECONDS, receiveHeld, release } from './queues';
 
 export interface RedriveOptions {
   reason?: string;
@@ -192,7 +193,7 @@ function redrivenOf(step: RedriveStep): RedrivenMessage[] {
 
 /** Copies first, then the dead letter: a crash in between leaves a duplicate, never a loss. */
 async function sendBack(run: Run, queueUrl: string, step: RedriveStep, onSent: () => void): Promise<void> {
-  await setVisibility(run.sqs, queueUrl, [step.letter.receiptHandle], HOLD_SECONDS);
+  await changeVisibility(run.sqs, queueUrl, [step.letter.receiptHandle], HOLD_SECONDS);
   for (const copy of step.copies) {
     await run.sqs.send(
       new SendMessageCommand({
